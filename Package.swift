@@ -1,0 +1,48 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Weft: an encrypted VXLAN overlay. See docs/architecture.md for how the targets fit.
+let package = Package(
+    name: "Weft",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "Netlink", targets: ["Netlink"]),
+        .executable(name: "weftctl", targets: ["weftctl"]),
+        .executable(name: "weft-bench-netlink", targets: ["weft-bench-netlink"]),
+    ],
+    targets: [
+        // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
+        // eBPF programs. Why these and not libnl-3 or OpenSSL: docs/dependencies.md.
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libmnl",
+            providers: [.apt(["libmnl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CBPF",
+            pkgConfig: "libbpf",
+            providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
+        ),
+
+        // Netlink: the wire codec (pure) and the socket. Knows nothing about Weft.
+        .target(name: "Netlink", dependencies: ["CNetlink"]),
+        // BPF: libbpf feature probes now; program loading and tc attach come with the agent.
+        .target(name: "BPF", dependencies: ["CBPF"]),
+
+        // weftctl's commands and output formatting, kept in a library so tests can call them.
+        .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF"]),
+        .executableTarget(name: "weftctl", dependencies: ["WeftCtlKit"]),
+        .executableTarget(name: "weft-bench-netlink", dependencies: ["Netlink"]),
+
+        .testTarget(
+            name: "NetlinkTests",
+            dependencies: ["Netlink", "CNetlink"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Netlink", "WeftCtlKit", "BPF"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
