@@ -80,7 +80,7 @@ public struct Address: NetlinkObject {
         scope = RouteScope(rawValue: try reader.u8(3))
         index = try reader.i32(4)
         var flags = AddressFlags(rawValue: UInt32(try reader.u8(2)))
-        let attributes = try AttributeSet(parsing: try reader.slice(8, reader.count - 8), context: "address")
+        let attributes = try AttributeSet(parsing: try reader.rest(from: 8), context: "address")
         let localBytes = attributes[Attr.local] ?? attributes[Attr.address]
         guard let localBytes, let address = IPAddress(bytes: localBytes.payload) else {
             throw WireError("address", "no IFA_LOCAL or IFA_ADDRESS of 4 or 16 bytes")

@@ -19,7 +19,9 @@ public struct FDBEntry: NetlinkObject {
     public var viaIndex: Int32?
     public var master: Int32?
 
-    public init(index: Int32, mac: MACAddress, destination: IPAddress?, state: NeighbourState = .permanent, flags: NeighbourFlags = .self) {
+    /// The default state is what `bridge fdb ... permanent` sends: NUD_NOARP | NUD_PERMANENT.
+    public init(index: Int32, mac: MACAddress, destination: IPAddress?, state: NeighbourState = [.noARP, .permanent],
+                flags: NeighbourFlags = .self) {
         self.index = index
         self.mac = mac
         self.destination = destination

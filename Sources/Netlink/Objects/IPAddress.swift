@@ -12,6 +12,7 @@ public struct AddressFamily: RawRepresentable, Hashable, Sendable, CustomStringC
     public static let unspecified = AddressFamily(rawValue: 0)
     public static let inet = AddressFamily(rawValue: 2)
     public static let bridge = AddressFamily(rawValue: 7)
+    public static let packet = AddressFamily(rawValue: 17)
     public static let inet6 = AddressFamily(rawValue: 10)
 
     public var description: String {

@@ -74,7 +74,8 @@ public struct Link: NetlinkObject {
 
     public static func dumpRequest(family: AddressFamily) -> Request {
         var message = MessageBuilder(type: .getLink, flags: [.request, .dump])
-        message.body { LinkHeader(family: family).encode(into: &$0) }
+        // AF_PACKET asks for every link, as `ip link show` does.
+        message.body { LinkHeader(family: family == .unspecified ? .packet : family).encode(into: &$0) }
         // Ask for VF info to be left out, as iproute2 does: a dump stays small.
         message.attributes { $0.u32(LinkAttr.extMask, 1) }  // RTEXT_FILTER_VF
         return Request(bytes: message.finish(), summary: "dump links")
@@ -117,7 +118,7 @@ public struct Link: NetlinkObject {
         if !name.isEmpty { a.string(LinkAttr.name, name) }
         if let kind {
             a.nested(LinkAttr.linkInfo) { info in
-                info.string(LinkInfoAttr.kind, kind.name)
+                kind.encodeKind(into: &info)
                 kind.encodeData(into: &info)
             }
         }
@@ -126,7 +127,7 @@ public struct Link: NetlinkObject {
     public init(decoding message: Message) throws(WireError) {
         let reader = ByteReader(message.payload, context: "ifinfomsg")
         let header = try LinkHeader(decoding: reader)
-        let attributes = try AttributeSet(parsing: try reader.slice(LinkHeader.size, reader.count - LinkHeader.size), context: "link")
+        let attributes = try AttributeSet(parsing: try reader.rest(from: LinkHeader.size), context: "link")
         try self.init(header: header, attributes: attributes)
     }
 

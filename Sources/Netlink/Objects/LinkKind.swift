@@ -24,6 +24,9 @@ public enum LinkKind: Hashable, Sendable {
         }
     }
 
+    /// IFLA_INFO_KIND without a trailing NUL, as iproute2 sends it (the kernel accepts both).
+    func encodeKind(into a: inout AttributeWriter) { a.bytes(LinkInfoAttr.kind, Array(name.utf8)) }
+
     init?(decoding info: AttributeSet) throws(WireError) {
         guard let kindName = info[LinkInfoAttr.kind]?.string else { return nil }
         let data = try info[LinkInfoAttr.data]?.nested("IFLA_INFO_DATA (\(kindName))")

@@ -69,7 +69,7 @@ struct NeighbourMessage {
         state = NeighbourState(rawValue: try reader.u16(8))
         flags = NeighbourFlags(rawValue: try reader.u8(10))
         type = try reader.u8(11)
-        attributes = try AttributeSet(parsing: try reader.slice(12, reader.count - 12), context: "neighbour")
+        attributes = try AttributeSet(parsing: try reader.rest(from: 12), context: "neighbour")
     }
 
     func encodeHeader(into w: inout ByteWriter) {

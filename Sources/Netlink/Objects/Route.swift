@@ -133,16 +133,18 @@ public struct Route: NetlinkObject {
     public func request(_ operation: Operation) -> Request {
         let type: MessageType = operation == .delete ? .delRoute : .newRoute
         var message = MessageBuilder(type: type, flags: operation.newFlags.union([.request, .ack]))
+        let isDelete = operation == .delete
         message.body { w in
             w.u8(destination.address.family.rawValue)
             w.u8(destination.length)
             w.u8(0)  // src_len
             w.u8(tos)
             w.u8(table.rawValue < 256 ? UInt8(table.rawValue) : 0)
-            w.u8(protocolID.rawValue)
-            w.u8(scope.rawValue)
-            w.u8(self.type.rawValue)
-            w.u32(flags.rawValue)
+            w.u8(protocolID.rawValue)  // on delete too: only a route of this protocol matches
+            // On delete, scope NOWHERE and type UNSPEC are wildcards (as iproute2 sends them).
+            w.u8(isDelete ? RouteScope.nowhere.rawValue : scope.rawValue)
+            w.u8(isDelete ? 0 : self.type.rawValue)
+            w.u32(isDelete ? 0 : flags.rawValue)
         }
         message.attributes { a in
             a.bytes(Attr.destination, destination.address.bytes)
@@ -175,7 +177,7 @@ public struct Route: NetlinkObject {
         scope = RouteScope(rawValue: try reader.u8(6))
         type = RouteType(rawValue: try reader.u8(7))
         flags = RouteFlags(rawValue: try reader.u32(8))
-        let attributes = try AttributeSet(parsing: try reader.slice(12, reader.count - 12), context: "route")
+        let attributes = try AttributeSet(parsing: try reader.rest(from: 12), context: "route")
         let zero: IPAddress = family == .inet6 ? .v6(0, 0) : .v4(0)
         var destination = zero
         if let dst = attributes[Attr.destination] {

@@ -109,7 +109,8 @@ public struct XfrmPolicy: NetlinkObject {
     public func request(_ operation: Operation) -> Request {
         if operation == .delete { return deleteRequest() }
         let type: MessageType = operation == .replace ? .xfrmUpdPolicy : .xfrmNewPolicy
-        var message = MessageBuilder(type: type, flags: operation.newFlags.union([.request, .ack]), capacity: 320)
+        // The xfrm family ignores NLM_F_CREATE/EXCL (the message type decides), so send none, as iproute2.
+        var message = MessageBuilder(type: type, flags: [.request, .ack], capacity: 320)
         message.body { w in
             selector.encode(into: &w)
             lifetime.encode(into: &w)
@@ -159,7 +160,7 @@ public struct XfrmPolicy: NetlinkObject {
 
     public static func dumpRequest(family: AddressFamily) -> Request {
         var message = MessageBuilder(type: .xfrmGetPolicy, flags: [.request, .dump])
-        message.body { $0.zeros(64) }  // an empty xfrm_userpolicy_id, as iproute2 sends
+        // No fixed header: the kernel parses a dump request's attributes right after nlmsghdr.
         return Request(bytes: message.finish(), summary: "dump xfrm policies")
     }
 
@@ -173,7 +174,7 @@ public struct XfrmPolicy: NetlinkObject {
         direction = XfrmDirection(rawValue: try r.u8(160))
         action = try r.u8(161)
         flags = try r.u8(162)
-        let attributes = try AttributeSet(parsing: try r.slice(Self.infoSize, r.count - Self.infoSize), context: "xfrm policy")
+        let attributes = try AttributeSet(parsing: try r.rest(from: Self.infoSize), context: "xfrm policy")
         if let tmpl = attributes[XfrmAttr.template] {
             guard tmpl.payload.count % XfrmTemplate.size == 0 else {
                 throw WireError("XFRMA_TMPL", "\(tmpl.payload.count) bytes is not a whole number of templates")

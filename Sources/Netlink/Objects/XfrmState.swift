@@ -68,7 +68,8 @@ public struct XfrmState: NetlinkObject {
         if operation == .delete { return deleteRequest() }
         // XFRM has no append; UPDSA replaces an existing SA, NEWSA refuses one (EEXIST).
         let type: MessageType = operation == .replace ? .xfrmUpdSA : .xfrmNewSA
-        var message = MessageBuilder(type: type, flags: operation.newFlags.union([.request, .ack]), capacity: 400)
+        // The xfrm family ignores NLM_F_CREATE/EXCL (the message type decides), so send none, as iproute2.
+        var message = MessageBuilder(type: type, flags: [.request, .ack], capacity: 400)
         message.body { encodeInfo(into: &$0) }
         message.attributes { a in
             if let aead { a.bytes(XfrmAttr.algAEAD, aead.encodeWithLength()) }
@@ -77,7 +78,8 @@ public struct XfrmState: NetlinkObject {
             if let mark { a.xfrmMark(XfrmAttr.mark, mark) }
             if let outputMark {
                 a.u32(XfrmAttr.setMark, outputMark.value)
-                a.u32(XfrmAttr.setMarkMask, outputMark.mask)
+                // Without a mask attribute the kernel uses 0xffffffff.
+                if outputMark.mask != 0xffff_ffff { a.u32(XfrmAttr.setMarkMask, outputMark.mask) }
             }
             if let interfaceID { a.u32(XfrmAttr.ifID, interfaceID) }
         }
@@ -120,14 +122,14 @@ public struct XfrmState: NetlinkObject {
 
     public static func dumpRequest(family: AddressFamily) -> Request {
         var message = MessageBuilder(type: .xfrmGetSA, flags: [.request, .dump])
-        message.body { $0.zeros(24) }  // an empty xfrm_usersa_id, as iproute2 sends
+        // No fixed header: the kernel parses a dump request's attributes right after nlmsghdr.
         return Request(bytes: message.finish(), summary: "dump xfrm states")
     }
 
     public init(decoding message: Message) throws(WireError) {
         let r = ByteReader(message.payload, context: "xfrm_usersa_info")
         try self.init(info: r)
-        let attributes = try AttributeSet(parsing: try r.slice(Self.infoSize, r.count - Self.infoSize), context: "xfrm state")
+        let attributes = try AttributeSet(parsing: try r.rest(from: Self.infoSize), context: "xfrm state")
         try decodeAttributes(attributes)
     }
 

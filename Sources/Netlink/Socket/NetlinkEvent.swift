@@ -53,7 +53,7 @@ public enum NetlinkEvent: Sendable {
 
     private static func embeddedInfo(_ message: Message, idSize: Int, attribute: UInt16, context: String) throws(WireError) -> Message {
         let r = ByteReader(message.payload, context: context)
-        let attributes = try AttributeSet(parsing: try r.slice(idSize, r.count - idSize), context: context)
+        let attributes = try AttributeSet(parsing: try r.rest(from: idSize), context: context)
         guard let info = attributes[attribute] else { throw WireError(context, "delete notification without the deleted object") }
         return Message(header: message.header, payload: info.payload)
     }

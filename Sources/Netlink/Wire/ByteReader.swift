@@ -47,9 +47,16 @@ public struct ByteReader: Sendable {
     public func be32(_ offset: Int) throws(WireError) -> UInt32 { (try u32(offset)).byteSwapped }
 
     public func slice(_ offset: Int, _ length: Int) throws(WireError) -> ArraySlice<UInt8> {
+        guard offset >= 0, length >= 0 else { throw .truncated(context, need: max(offset, 0) + max(length, 0), have: bytes.count) }
         try require(offset + length)
         let base = bytes.startIndex + offset
         return bytes[base..<(base + length)]
+    }
+
+    /// Everything from `offset` to the end (the attributes after a fixed header).
+    public func rest(from offset: Int) throws(WireError) -> ArraySlice<UInt8> {
+        try require(offset)
+        return bytes[(bytes.startIndex + offset)...]
     }
 
     /// A fixed-size, NUL-padded C string field (e.g. `xfrm_algo.alg_name[64]`).

@@ -38,7 +38,7 @@ public struct ErrorMessage: Sendable, Hashable {
             tlvStart = 4 + alignedTo4(echoed)
         }
         guard message.header.flags.contains(.ackTLVs), tlvStart < reader.count else { return }
-        let tlvs = try AttributeSet(parsing: try reader.slice(tlvStart, reader.count - tlvStart), context: "extended ack")
+        let tlvs = try AttributeSet(parsing: try reader.rest(from: tlvStart), context: "extended ack")
         extAckMessage = tlvs[Self.attrMessage]?.string
         extAckOffset = try tlvs[Self.attrOffset]?.u32("NLMSGERR_ATTR_OFFS")
     }
