@@ -1,1 +1,49 @@
-print("placeholder")
+// Programs N neighbours, N FDB entries and N onlink routes on a VXLAN device through
+// Weft's netlink layer, or deletes them: the Weft half of scripts/bench-netlink, which
+// times this against `ip -batch` / `bridge -batch` for the same objects.
+//
+// Usage: weft-bench-netlink add|delete NETNS DEV COUNT
+// The objects are a pure function of the index, the same ones bench-netlink's batch
+// files name: neighbour 10.200.X.Y, MAC 02:57:46:00:X:Y, route 10.(64+X).Y.0/24 via the
+// neighbour, FDB dst 198.51.100.(1 + i % 250).
+import Foundation
+import Netlink
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("weft-bench-netlink: \(message)\n".utf8))
+    exit(1)
+}
+
+let arguments = CommandLine.arguments
+guard arguments.count == 5, ["add", "delete"].contains(arguments[1]), let count = Int(arguments[4]), count > 0, count <= 65_536 else {
+    fail("usage: weft-bench-netlink add|delete NETNS DEV COUNT (COUNT 1-65536)")
+}
+let adding = arguments[1] == "add"
+
+do {
+    let socket = try NetlinkSocket(family: .route, namespace: arguments[2])
+    let dev = try socket.link(named: arguments[3]).index
+    var neighbours: [Request] = [], fdb: [Request] = [], routes: [Request] = []
+    for i in 0..<count {
+        let x = UInt32(i >> 8), y = UInt32(i & 0xff)
+        let vtep = IPAddress.v4(0x0AC8_0000 | x << 8 | y)
+        let mac = MACAddress(0x0257_4600_0000 | UInt64(i))
+        var route = Route(destination: IPPrefix(.v4(0x0A00_0000 | (64 + x) << 16 | y << 8), 24), gateway: vtep, outputIndex: dev)
+        route.flags = .onLink
+        route.protocolID = RouteProtocol(rawValue: 87)
+        let operation: Operation = adding ? .add : .delete
+        neighbours.append(Neighbour(index: dev, destination: vtep, linkLayerAddress: mac).request(operation))
+        fdb.append(FDBEntry(index: dev, mac: mac, destination: .v4(0xC633_6400 | UInt32(1 + i % 250))).request(operation))
+        routes.append(route.request(operation))
+    }
+    // Add in dependency order (neighbour, FDB, route); delete in reverse.
+    let requests = adding ? neighbours + fdb + routes : routes + fdb + neighbours
+    let start = ContinuousClock.now
+    let result = socket.apply(requests)
+    let elapsed = ContinuousClock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    print("{\"operation\":\"\(arguments[1])\",\"objects\":\(requests.count),\"failures\":\(result.failures.count),\"apply_s\":\(seconds)}")
+    if let first = result.failures.first { fail("\(result.failures.count) failed, first: \(first.error)") }
+} catch {
+    fail("\(error)")
+}

@@ -20,7 +20,7 @@ enum Host {
     }()
 
     static let kernelNamespaceReason = "needs root and iproute2 to create network namespaces"
-    static let espReason = "this kernel cannot install ESP SAs (no CONFIG_INET_ESP); runs in the Debian-kernel VM (scripts/test-vm)"
+    static let espReason = "this kernel cannot install ESP SAs (no CONFIG_INET_ESP); runs in the Debian-kernel VM (step 3 of scripts/test)"
 }
 
 struct CommandFailed: Error, CustomStringConvertible {

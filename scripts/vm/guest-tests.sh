@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs inside the Debian-kernel VM (via scripts/vm/run.sh, from scripts/test): the kernel
+# integration tests again, now on a kernel with ESP, then the shell ESP self-test.
+# The test bundle was built on the host; nothing is built here.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export PATH="$PATH:/opt/swift/usr/bin"
+
+bundle=.build/debug/WeftPackageTests.xctest
+[ -x "$bundle" ] || { echo "guest-tests: $bundle missing: build on the host first"; exit 1; }
+echo "guest-tests: kernel $(uname -r), $(scripts/vm/can-esp.sh 2>&1)"
+
+rc=0
+"$bundle" --testing-library swift-testing --filter IntegrationTests || rc=1
+scripts/vm/selftest.sh || rc=1
+exit $rc
