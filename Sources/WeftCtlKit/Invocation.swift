@@ -17,7 +17,7 @@ public struct Invocation: Equatable, Sendable {
     public static let usage = """
         Usage: weftctl [OPTIONS] OBJECT [show] [dev NAME] [table ID|all]
                weftctl [OPTIONS] monitor
-        OBJECT := { link | addr | fdb | neigh | route | xfrm state | xfrm policy }
+        OBJECT := { link | addr | fdb | neigh | route | nexthop | xfrm state | xfrm policy }
         OPTIONS := { -n NETNS | -j | -d | -4 | -6 | --show-keys | -h }
           -n NETNS     run in network namespace NETNS (as ip -n)
           -j           JSON output, field names as in ip -j

@@ -10,7 +10,7 @@ struct Monitor {
     func run() throws {
         try invocation.allowOnly([])
         let route = try NetlinkSocket(family: .route, namespace: invocation.namespace)
-        try route.subscribe([.link, .neighbour, .ipv4Address, .ipv6Address, .ipv4Route, .ipv6Route])
+        try route.subscribe([.link, .neighbour, .ipv4Address, .ipv6Address, .ipv4Route, .ipv6Route, .nexthop])
         route.waitForeverForEvents()
         let xfrm = try NetlinkSocket(family: .xfrm, namespace: invocation.namespace)
         try xfrm.subscribe([.xfrmSA, .xfrmPolicy, .xfrmExpire])
@@ -87,6 +87,8 @@ final class EventPrinter: @unchecked Sendable {
             return ("fdb", removed, NeighbourFormat.json(e, names), NeighbourFormat.text(e, names))
         case .route(let r, let removed):
             return ("route", removed, RouteFormat.json(r, names), RouteFormat.text(r, names))
+        case .nexthop(let n, let removed):
+            return ("nexthop", removed, NexthopFormat.json(n, names), NexthopFormat.text(n, names))
         case .xfrmState(let s, let removed):
             return ("xfrm state", removed, XfrmFormat.json(s, showKeys: showKeys), XfrmFormat.text(s, showKeys: showKeys))
         case .xfrmPolicy(let p, let removed):

@@ -16,6 +16,7 @@ enum RouteFormat {
         var o = JSONObject()
         if r.type != .unicast { o.add("type", r.type.description) }
         o.add("dst", destination(r))
+        o.add("nhid", r.nexthopID)
         o.add("gateway", r.gateway?.description)
         if dev { o.add("dev", names[r.outputIndex]) }
         if r.table != .main { o.add("table", r.table.description) }
@@ -32,6 +33,7 @@ enum RouteFormat {
         var parts: [String] = []
         if r.type != .unicast { parts.append(r.type.description) }
         parts.append(destination(r))
+        if let id = r.nexthopID { parts.append("nhid \(id)") }
         if let gateway = r.gateway { parts.append("via \(gateway)") }
         if dev, let name = names[r.outputIndex] { parts.append("dev \(name)") }
         if r.table != .main { parts.append("table \(r.table)") }

@@ -46,6 +46,7 @@ public struct WeftCtl {
         case "fdb": try showFDB()
         case "neigh", "neighbour", "neighbor": try showNeighbours()
         case "route": try showRoutes()
+        case "nexthop": try showNexthops()
         case "xfrm state": try showXfrmStates()
         case "xfrm policy": try showXfrmPolicies()
         case "monitor": try Monitor(invocation: invocation, write: write).run()
@@ -150,6 +151,15 @@ public struct WeftCtl {
             guard let id = UInt32(text) else { throw Invocation.UsageError(description: "table must be main, local, all or a number, got \"\(text)\"") }
             return RouteTable(rawValue: id)
         }
+    }
+
+    func showNexthops() throws {
+        try invocation.allowOnly(["dev"])
+        let socket = try routeSocket()
+        let (links, dev) = try linksAndDevice(socket)
+        let names = LinkNames(links)
+        let nexthops = try socket.dump(Nexthop.self).filter { dev == nil || $0.outputIndex == dev }
+        emit(nexthops, json: { NexthopFormat.json($0, names) }, text: { NexthopFormat.text($0, names) })
     }
 
     func familyMatches(_ family: AddressFamily) -> Bool {

@@ -63,3 +63,33 @@ struct RouteTests {
         #expect(error.description.hasPrefix("add route 10.244.9.0/24 table main: "))
     }
 }
+
+@Suite("nexthop objects on the real kernel", .enabled(if: Host.isRoot && Host.hasIPRoute2, Comment(rawValue: Host.kernelNamespaceReason)))
+struct NexthopTests {
+    @Test("an onlink nexthop and a route through it (nhid); iproute2 agrees; delete")
+    func nexthopRoute() throws {
+        let ns = try TestNamespace()
+        let index = try ns.addVXLAN()
+        let socket = try ns.socket()
+        var nexthop = Nexthop(id: 7, gateway: IPAddress("10.244.1.0"), outputIndex: index, flags: .onLink)
+        nexthop.protocolID = RouteProtocol(rawValue: 87)
+        var route = Route(destination: IPPrefix("10.244.1.0/24")!)
+        route.nexthopID = 7
+        route.protocolID = RouteProtocol(rawValue: 87)
+        #expect(socket.apply([nexthop.request(.add), route.request(.add)]).failures.isEmpty)
+
+        let seenNexthop = try #require(try ns.ipJSON(["nexthop", "show", "id", "7"]).first)
+        #expect(seenNexthop["gateway"] as? String == "10.244.1.0" && seenNexthop["dev"] as? String == "weft0")
+        #expect((seenNexthop["flags"] as? [String])?.contains("onlink") == true && seenNexthop["protocol"] as? String == "87")
+        let seenRoute = try #require(try ns.ipJSON(["route", "show", "10.244.1.0/24"]).first)
+        #expect(seenRoute["nhid"] as? Int == 7 && seenRoute["gateway"] as? String == "10.244.1.0")
+
+        let dumped = try #require(try socket.dump(Nexthop.self).first)
+        #expect(dumped.id == 7 && dumped.gateway == nexthop.gateway && dumped.outputIndex == index && dumped.flags.contains(.onLink))
+        #expect(try socket.dump(Route.self).contains { $0.nexthopID == 7 && $0.destination == route.destination })
+
+        #expect(socket.apply([route.request(.delete), nexthop.request(.delete)]).failures.isEmpty)
+        #expect(try ns.ipJSON(["nexthop", "show"]).isEmpty)
+        #expect(try ns.ipJSON(["route", "show", "10.244.1.0/24"]).isEmpty)
+    }
+}

@@ -117,6 +117,8 @@ public struct Route: NetlinkObject {
     public var priority: UInt32?
     public var preferredSource: IPAddress?
     public var tos: UInt8 = 0
+    /// RTA_NH_ID: forward through a nexthop object instead of an inline gateway/device.
+    public var nexthopID: UInt32?
 
     public init(destination: IPPrefix, gateway: IPAddress? = nil, outputIndex: Int32? = nil) {
         self.destination = destination
@@ -127,7 +129,7 @@ public struct Route: NetlinkObject {
     enum Attr {
         static let destination: UInt16 = 1, inputIndex: UInt16 = 3, outputIndex: UInt16 = 4
         static let gateway: UInt16 = 5, priority: UInt16 = 6, preferredSource: UInt16 = 7
-        static let table: UInt16 = 15
+        static let table: UInt16 = 15, nexthopID: UInt16 = 30
     }
 
     public func request(_ operation: Operation) -> Request {
@@ -153,6 +155,7 @@ public struct Route: NetlinkObject {
             if let preferredSource { a.bytes(Attr.preferredSource, preferredSource.bytes) }
             if table.rawValue >= 256 { a.u32(Attr.table, table.rawValue) }
             if let outputIndex { a.i32(Attr.outputIndex, outputIndex) }
+            if let nexthopID { a.u32(Attr.nexthopID, nexthopID) }
         }
         return Request(bytes: message.finish(), summary: "\(operation.rawValue) route \(destination) table \(table)")
     }
@@ -193,6 +196,7 @@ public struct Route: NetlinkObject {
             case Attr.priority: priority = try attribute.u32("RTA_PRIORITY")
             case Attr.preferredSource: preferredSource = IPAddress(bytes: attribute.payload)
             case Attr.table: table = RouteTable(rawValue: try attribute.u32("RTA_TABLE"))
+            case Attr.nexthopID: nexthopID = try attribute.u32("RTA_NH_ID")
             default: break
             }
         }

@@ -14,6 +14,7 @@ public struct MulticastGroup: RawRepresentable, Hashable, Sendable, CustomString
     public static let ipv4Route = MulticastGroup(7, "RTNLGRP_IPV4_ROUTE")
     public static let ipv6Address = MulticastGroup(9, "RTNLGRP_IPV6_IFADDR")
     public static let ipv6Route = MulticastGroup(11, "RTNLGRP_IPV6_ROUTE")
+    public static let nexthop = MulticastGroup(32, "RTNLGRP_NEXTHOP")
 
     public static let xfrmAcquire = MulticastGroup(1, "XFRMNLGRP_ACQUIRE")
     public static let xfrmExpire = MulticastGroup(2, "XFRMNLGRP_EXPIRE")

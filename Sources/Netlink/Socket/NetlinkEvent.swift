@@ -5,6 +5,7 @@ public enum NetlinkEvent: Sendable {
     case neighbour(Neighbour, removed: Bool)
     case fdb(FDBEntry, removed: Bool)
     case route(Route, removed: Bool)
+    case nexthop(Nexthop, removed: Bool)
     case xfrmState(XfrmState, removed: Bool)
     case xfrmPolicy(XfrmPolicy, removed: Bool)
     case xfrmExpire(XfrmExpire)
@@ -22,6 +23,7 @@ public enum NetlinkEvent: Sendable {
         case .newLink, .delLink: self = .link(try Link(decoding: message), removed: type == .delLink)
         case .newAddr, .delAddr: self = .address(try Address(decoding: message), removed: type == .delAddr)
         case .newRoute, .delRoute: self = .route(try Route(decoding: message), removed: type == .delRoute)
+        case .newNexthop, .delNexthop: self = .nexthop(try Nexthop(decoding: message), removed: type == .delNexthop)
         case .newNeigh, .delNeigh:
             if FDBEntry.isMember(message) {
                 self = .fdb(try FDBEntry(decoding: message), removed: type == .delNeigh)

@@ -15,6 +15,7 @@ public struct MessageType: RawRepresentable, Hashable, Sendable {
     public static let newAddr = MessageType(20), delAddr = MessageType(21), getAddr = MessageType(22)
     public static let newRoute = MessageType(24), delRoute = MessageType(25), getRoute = MessageType(26)
     public static let newNeigh = MessageType(28), delNeigh = MessageType(29), getNeigh = MessageType(30)
+    public static let newNexthop = MessageType(104), delNexthop = MessageType(105), getNexthop = MessageType(106)
 
     // xfrm (linux/xfrm.h)
     public static let xfrmNewSA = MessageType(0x10), xfrmDelSA = MessageType(0x11), xfrmGetSA = MessageType(0x12)
