@@ -122,3 +122,37 @@ struct WeftCtlTests {
         #expect(printed.contains("[XFRM POLICY]src 192.0.2.1/32 dst 192.0.2.2/32"))
     }
 }
+
+@Suite("weftctl as an unprivileged user", .enabled(if: Host.isRoot && Host.hasIPRoute2 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"),
+                                                   "needs root to drop to nobody with setpriv (util-linux)"))
+struct WeftCtlPermissionTests {
+    /// Runs the weftctl binary as uid/gid 65534 and returns (status, stderr).
+    func asNobody(_ arguments: [String]) throws -> (Int32, String) {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("weftctl")
+        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build weftctl first (swift build)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", binary.path] + arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+    }
+
+    @Test("entering a namespace without privilege: one line, exit 1, no stack trace")
+    func namespace() throws {
+        let ns = try TestNamespace()
+        let (status, stderr) = try asNobody(["-n", ns.name, "link"])
+        #expect(status == 1)
+        #expect(stderr == "weftctl: cannot enter network namespace \"\(ns.name)\": Operation not permitted (EPERM) (needs root or CAP_SYS_ADMIN)\n")
+    }
+
+    @Test("dumping XFRM state without CAP_NET_ADMIN: one line naming the dump")
+    func xfrm() throws {
+        let (status, stderr) = try asNobody(["xfrm", "state"])
+        #expect(status == 1)
+        #expect(stderr == "weftctl: dump xfrm states: Operation not permitted (EPERM)\n")
+    }
+}

@@ -92,6 +92,8 @@ struct XfrmStateTests {
 
         let dumped = try #require(try socket.dump(XfrmState.self).first)
         #expect(dumped.aead == state.aead && dumped.outputMark?.value == 0x42 && dumped.reqid == XfrmFixture.reqid)
+        let got = try socket.get(state.getRequest(), as: XfrmState.self)
+        #expect(got.spi == 0x1001 && got.aead == state.aead && got.source == XfrmFixture.a)
         #expect(dumped.lifetime.softPacketLimit == 1_000_000 && dumped.lifetime.hardPacketLimit == 2_000_000)
         #expect(dumped.selector.destinationPort == 4789 && dumped.selector.protocolID == .udp)
         #expect(String(describing: dumped).contains("0001020304") == false)

@@ -104,10 +104,16 @@ public struct XfrmState: NetlinkObject {
         w.zeros(7)
     }
 
-    private func deleteRequest() -> Request {
-        var message = MessageBuilder(type: .xfrmDelSA, flags: [.request, .ack])
+    private func deleteRequest() -> Request { idRequest(.xfrmDelSA, flags: [.request, .ack], verb: "delete") }
+
+    /// Looks one SA up by destination, SPI and protocol, like `ip xfrm state get`.
+    public func getRequest() -> Request { idRequest(.xfrmGetSA, flags: [.request], verb: "get") }
+
+    /// A request carrying `struct xfrm_usersa_id` (destination, SPI, family, protocol).
+    private func idRequest(_ type: MessageType, flags: MessageFlags, verb: String) -> Request {
+        var message = MessageBuilder(type: type, flags: flags)
         message.body { w in
-            w.append(destination.xfrmBytes)   // xfrm_usersa_id
+            w.append(destination.xfrmBytes)
             w.be32(spi)
             w.u16(UInt16(destination.family.rawValue))
             w.u8(protocolID.rawValue)
@@ -117,7 +123,7 @@ public struct XfrmState: NetlinkObject {
             a.bytes(XfrmAttr.sourceAddress, source.xfrmBytes)
             if let mark { a.xfrmMark(XfrmAttr.mark, mark) }
         }
-        return Request(bytes: message.finish(), summary: "delete xfrm state \(identity)")
+        return Request(bytes: message.finish(), summary: "\(verb) xfrm state \(identity)")
     }
 
     public static func dumpRequest(family: AddressFamily) -> Request {

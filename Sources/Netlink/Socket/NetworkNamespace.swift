@@ -53,8 +53,8 @@ public enum NetworkNamespace {
         let original = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
         guard original >= 0 else { throw Error(namespace: name, errno: .current, step: "open own namespace") }
         defer { close(original) }
-        guard weft_setns(target, CLONE_NEWNET) == 0 else { throw Error(namespace: name, errno: .current, step: "setns") }
-        defer { _ = weft_setns(original, CLONE_NEWNET) }
+        guard weft_setns(target, WEFT_CLONE_NEWNET) == 0 else { throw Error(namespace: name, errno: .current, step: "setns") }
+        defer { _ = weft_setns(original, WEFT_CLONE_NEWNET) }
         return try body()
     }
 }
