@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "Netlink", targets: ["Netlink"]),
         .executable(name: "weftctl", targets: ["weftctl"]),
         .executable(name: "weft-bench-netlink", targets: ["weft-bench-netlink"]),
+        .executable(name: "weft-agent", targets: ["weft-agent"]),
     ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
@@ -29,6 +30,12 @@ let package = Package(
         // BPF: libbpf feature probes now; program loading and tc attach come with the agent.
         .target(name: "BPF", dependencies: ["CBPF"]),
 
+        // Desired node state: the document the controller sends and the agent applies.
+        .target(name: "WeftModel"),
+        // The agent's reconciler: desired state → diff against the kernel → netlink requests.
+        .target(name: "WeftAgent", dependencies: ["Netlink", "WeftModel"]),
+        .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel"]),
+
         // weftctl's commands and output formatting, kept in a library so tests can call them.
         .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF"]),
         .executableTarget(name: "weftctl", dependencies: ["WeftCtlKit"]),
@@ -41,8 +48,9 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Netlink", "WeftCtlKit", "BPF"]
+            dependencies: ["Netlink", "WeftCtlKit", "BPF", "WeftAgent", "WeftModel"]
         ),
+        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,151 @@
+/// One node's desired state: everything its agent needs to program the kernel, and
+/// nothing it does not (no other node's keys, no controller secrets). JSON, documented
+/// in docs/desired-state.md.
+///
+/// Versioning: `version` is "MAJOR.MINOR". An agent accepts any minor version of a major
+/// it knows (fields it does not know are ignored, as JSONDecoder does) and refuses
+/// another major with an error naming both versions.
+public struct DesiredNodeState: Codable, Hashable, Sendable {
+    public static let supportedMajor = 1
+    public static let currentVersion = "1.0"
+
+    public var version: String
+    /// Increases with every change the controller makes; the agent acknowledges it.
+    public var revision: UInt64
+    public var cluster: ClusterSettings
+    public var node: NodeSettings
+    public var peers: [Peer]
+    /// Pod address or prefix → numeric identity.
+    public var ipcache: [IPCacheEntry]
+    /// Compiled trust policy: allowed (source identity, destination identity, protocol, port).
+    public var policy: [PolicyRule]
+    /// Node indexes whose traffic every filter drops (revoked nodes).
+    public var quarantined: [UInt32]
+
+    public init(revision: UInt64, cluster: ClusterSettings, node: NodeSettings, peers: [Peer] = [],
+                ipcache: [IPCacheEntry] = [], policy: [PolicyRule] = [], quarantined: [UInt32] = []) {
+        version = Self.currentVersion
+        self.revision = revision
+        self.cluster = cluster
+        self.node = node
+        self.peers = peers
+        self.ipcache = ipcache
+        self.policy = policy
+        self.quarantined = quarantined
+    }
+}
+
+public struct ClusterSettings: Codable, Hashable, Sendable {
+    public var id: String
+    /// VXLAN network identifier of the overlay.
+    public var vni: UInt32
+    /// VXLAN UDP destination port (IANA: 4789).
+    public var port: UInt16
+    /// Whether peers must encrypt (ESP) their overlay traffic.
+    public var encryption: Bool
+
+    public init(id: String, vni: UInt32, port: UInt16 = 4789, encryption: Bool) {
+        self.id = id
+        self.vni = vni
+        self.port = port
+        self.encryption = encryption
+    }
+}
+
+public struct NodeSettings: Codable, Hashable, Sendable {
+    public var name: String
+    /// The node's small integer index in the cluster (marks, nexthop ids, BPF maps).
+    public var index: UInt32
+    /// Underlay address (on `uplink`): VXLAN's local address.
+    public var underlay: String
+    public var uplink: String
+    /// The overlay device's name (default "weft0").
+    public var device: String
+    public var vtepMAC: String
+    /// This node's address on the overlay device (its pod CIDR's first address, as Flannel).
+    public var vtepAddress: String
+    public var podCIDR: String
+    public var mtu: UInt32
+
+    public init(name: String, index: UInt32, underlay: String, uplink: String, device: String = "weft0",
+                vtepMAC: String, vtepAddress: String, podCIDR: String, mtu: UInt32) {
+        self.name = name
+        self.index = index
+        self.underlay = underlay
+        self.uplink = uplink
+        self.device = device
+        self.vtepMAC = vtepMAC
+        self.vtepAddress = vtepAddress
+        self.podCIDR = podCIDR
+        self.mtu = mtu
+    }
+}
+
+public struct Peer: Codable, Hashable, Sendable {
+    public var name: String
+    public var index: UInt32
+    public var underlay: String
+    public var vtepMAC: String
+    public var vtepAddress: String
+    public var podCIDRs: [String]
+    /// Must this peer's overlay traffic arrive encrypted?
+    public var encrypt: Bool
+    /// The SA plan per direction (absent when encryption is off).
+    public var outbound: SAPlan?
+    public var inbound: SAPlan?
+    /// The peer's certified X25519/P-256 key-agreement public key (base64), for ECDH.
+    public var keyAgreementPublicKey: String?
+
+    public init(name: String, index: UInt32, underlay: String, vtepMAC: String, vtepAddress: String,
+                podCIDRs: [String], encrypt: Bool = false, outbound: SAPlan? = nil, inbound: SAPlan? = nil,
+                keyAgreementPublicKey: String? = nil) {
+        self.name = name
+        self.index = index
+        self.underlay = underlay
+        self.vtepMAC = vtepMAC
+        self.vtepAddress = vtepAddress
+        self.podCIDRs = podCIDRs
+        self.encrypt = encrypt
+        self.outbound = outbound
+        self.inbound = inbound
+        self.keyAgreementPublicKey = keyAgreementPublicKey
+    }
+}
+
+/// Which SA exists for one direction of one pair: its SPI and key epoch. Keys are derived
+/// on the nodes, never carried here.
+public struct SAPlan: Codable, Hashable, Sendable {
+    public var spi: UInt32
+    public var epoch: UInt32
+
+    public init(spi: UInt32, epoch: UInt32) {
+        self.spi = spi
+        self.epoch = epoch
+    }
+}
+
+public struct IPCacheEntry: Codable, Hashable, Sendable {
+    public var cidr: String
+    public var identity: UInt32
+
+    public init(cidr: String, identity: UInt32) {
+        self.cidr = cidr
+        self.identity = identity
+    }
+}
+
+public struct PolicyRule: Codable, Hashable, Sendable {
+    public var source: UInt32
+    public var destination: UInt32
+    /// "tcp", "udp", "icmp" or "any".
+    public var proto: String
+    /// 0 = any port.
+    public var port: UInt16
+
+    public init(source: UInt32, destination: UInt32, proto: String, port: UInt16 = 0) {
+        self.source = source
+        self.destination = destination
+        self.proto = proto
+        self.port = port
+    }
+}
