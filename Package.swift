@@ -37,7 +37,7 @@ let package = Package(
         .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel"]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
-        .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF"]),
+        .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel"]),
         .executableTarget(name: "weftctl", dependencies: ["WeftCtlKit"]),
         .executableTarget(name: "weft-bench-netlink", dependencies: ["Netlink"]),
 

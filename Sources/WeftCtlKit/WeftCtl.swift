@@ -50,6 +50,7 @@ public struct WeftCtl {
         case "xfrm state": try showXfrmStates()
         case "xfrm policy": try showXfrmPolicies()
         case "monitor": try Monitor(invocation: invocation, write: write).run()
+        case "diff": try showDiff()
         default: throw Invocation.UsageError(description: "unknown object \"\(invocation.object)\"; try \"weftctl -h\"")
         }
     }

@@ -134,3 +134,16 @@ struct DesiredStateTests {
         #expect(error?.description == "peers[0].podCIDRs[0] \"10.244.1.0/33\" is not a valid IPPrefix")
     }
 }
+
+@Suite("the documented example")
+struct ExampleDocumentTests {
+    @Test("agent/desired-state.example.json decodes and plans 2 peers")
+    func example() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("agent/desired-state.example.json")
+        let state = try DesiredNodeState.decode(try Data(contentsOf: url))
+        #expect(state.revision == 7 && state.peers.map(\.name) == ["node-b", "node-c"])
+        let objects = try DesiredDatapath(state).objects
+        #expect(objects.routes.count == 2 && objects.neighbours.count == 2 && objects.count == 9)
+    }
+}

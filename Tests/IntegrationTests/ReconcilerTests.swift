@@ -137,3 +137,22 @@ struct ReconcilerTests {
         #expect(try ns.ipJSON(["link", "show"]).count == 1)
     }
 }
+
+@Suite("weftctl diff", .enabled(if: Host.isRoot && Host.hasIPRoute2, Comment(rawValue: Host.kernelNamespaceReason)))
+struct WeftCtlDiffTests {
+    @Test("a dry run lists what apply would do, writes nothing, and is empty after apply")
+    func dryRun() throws {
+        let ns = try ReconcilerTests().node()
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("weft-desired-\(UInt32.random(in: 0...UInt32.max)).json")
+        try reconcilerState(peers: 2).encoded().write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+
+        let before = try weftctl(["-n", ns.name, "diff", "--desired", file.path])
+        #expect(before.hasPrefix("create vxlan device weft0 vni 42 local 192.0.2.1 port 4789\nadd address 10.244.0.0/32\n"))
+        #expect(before.hasSuffix("revision 1: 10 changes (address +1 ~0 -0, neighbour +2 ~0 -0, fdb +2 ~0 -0, nexthop +2 ~0 -0, route +2 ~0 -0)"))
+        #expect(try ns.ipJSON(["link", "show"]).allSatisfy { $0["ifname"] as? String != "weft0" })
+
+        _ = try Reconciler(socket: try ns.socket()).apply(reconcilerState(peers: 2))
+        #expect(try weftctl(["-n", ns.name, "diff", "--desired", file.path]).hasSuffix("revision 1: 0 changes (address +0 ~0 -0, neighbour +0 ~0 -0, fdb +0 ~0 -0, nexthop +0 ~0 -0, route +0 ~0 -0)"))
+    }
+}
