@@ -69,7 +69,7 @@ readonly ID_A=100 ID_A2=101 ID_B=200
 readonly MARK_TAG=0x57000000 MARK_MASK=0xff000000
 readonly CFG_ENFORCE=1 CFG_REPLIES=2
 readonly PEER_MUST_ENCRYPT=1 PEER_QUARANTINED=2
-readonly P_ICMP=1 P_TCP=6 P_UDP=17
+readonly P_ICMP=1 P_UDP=17
 # frame sizes at tc ingress (skb->len, from the Ethernet header): ping -s 56 is an 84-byte
 # IPv4 packet, 98 bytes as the inner frame on weft0, 98 + 50 (VXLAN/UDP/IPv4/Ethernet)
 # on the uplink; a 4-byte UDP payload is 46 inner / 96 outer; a 64-byte raw ESP packet 98
@@ -136,11 +136,14 @@ readonly MARK_O=$obj_dir/weft_test_mark.o
 [ "$(printf '\001\000' | od -An -tu2 | tr -d ' ')" = 1 ] || skip "big-endian host: the byte helpers assume little-endian"
 le32() { local v=$(($1)); printf '%02x %02x %02x %02x' $((v & 255)) $((v >> 8 & 255)) $((v >> 16 & 255)) $((v >> 24 & 255)); }
 be16() { local v=$(($1)); printf '%02x %02x' $((v >> 8 & 255)) $((v & 255)); }
+# shellcheck disable=SC2086 # split a.b.c.d on the dots
 ip4() { local IFS=.; set -- $1; printf '%02x %02x %02x %02x' "$1" "$2" "$3" "$4"; }
 mac() { echo "${1//:/ }"; }
 u8() { printf '%02x' $(($1)); }
 
+# shellcheck disable=SC2086 # KEY and VALUE are lists of hex bytes: one argument each
 m_set() { bpftool map update pinned "$pins/$1" key hex $2 value hex $3; }   # map key value
+# shellcheck disable=SC2086
 m_del() { bpftool map delete pinned "$pins/$1" key hex $2; }               # map key
 
 config() { # flags: vxlan port 4789, mark tag/mask as in the design
@@ -237,6 +240,7 @@ verdict() {
 # ping_ok NS SRC DST: every one of N echoes answered (the positive probe)
 ping_ok() { ip netns exec "$1" ping -q -n -c "$N" -i 0.2 -w 5 -I "$2" "$3" >/dev/null 2>&1; }
 # ping_none NS SRC DST: sends N echoes, 0 if none was answered (the negative probe)
+# shellcheck disable=SC2317 # called through st
 ping_none() { ! ip netns exec "$1" ping -q -n -c "$N" -i 0.2 -W 1 -I "$2" "$3" >/dev/null 2>&1; }
 st() { if "$@"; then echo 0; else echo 1; fi; } # command status as 0/1, never trips set -e
 # udp_send NS SRC DST PORT [PAYLOAD-HEX [IP-OPTIONS-HEX]]: N datagrams, payload "weft"
