@@ -11,6 +11,9 @@ let package = Package(
         .executable(name: "weft-bench-netlink", targets: ["weft-bench-netlink"]),
         .executable(name: "weft-agent", targets: ["weft-agent"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+    ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
         // eBPF programs. Why these and not libnl-3 or OpenSSL: docs/dependencies.md.
@@ -33,7 +36,7 @@ let package = Package(
         // Desired node state: the document the controller sends and the agent applies.
         .target(name: "WeftModel"),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
-        .target(name: "WeftAgent", dependencies: ["Netlink", "WeftModel"]),
+        .target(name: "WeftAgent", dependencies: ["Netlink", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel"]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
@@ -50,7 +53,7 @@ let package = Package(
             name: "IntegrationTests",
             dependencies: ["Netlink", "WeftCtlKit", "BPF", "WeftAgent", "WeftModel"]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink"]),
+        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", .product(name: "Crypto", package: "swift-crypto")]),
     ],
     swiftLanguageModes: [.v6]
 )

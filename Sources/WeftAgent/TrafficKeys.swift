@@ -1,0 +1,68 @@
+import Crypto
+import Foundation
+import Netlink
+
+/// Per-pair, per-direction ESP keys, derived on the nodes: ECDH between the two nodes'
+/// certified P-256 key-agreement keys, expanded with HKDF-SHA256 over everything that
+/// names the SA. Both ends compute the same 36 bytes (AES-256 key + 4-byte GCM salt for
+/// `rfc4106(gcm(aes))`); the controller, which only knows public keys, cannot.
+///
+/// Nonce safety: an SA's sequence counter restarts whenever the SA is installed again, and
+/// Linux builds the GCM nonce from salt and sequence number, so the same (key, SPI) must
+/// never be installed twice. The sender's *incarnation* (a value that changes whenever its
+/// SAs may have been lost: per boot, and per agent state reset) is part of the derivation,
+/// so a re-installed SA always gets a fresh key.
+public enum TrafficKeys {
+    public static let keyBytes = 36
+    static let label = "weft-esp-v1"
+
+    public struct Context: Hashable, Sendable {
+        public var clusterID: String
+        public var epoch: UInt32
+        public var spi: UInt32
+        /// Node names: source encrypts, destination decrypts.
+        public var source: String
+        public var destination: String
+        /// The source node's incarnation (see above).
+        public var sourceIncarnation: String
+
+        public init(clusterID: String, epoch: UInt32, spi: UInt32, source: String, destination: String, sourceIncarnation: String) {
+            self.clusterID = clusterID
+            self.epoch = epoch
+            self.spi = spi
+            self.source = source
+            self.destination = destination
+            self.sourceIncarnation = sourceIncarnation
+        }
+
+        /// HKDF info: every field length-prefixed, so no two contexts encode alike.
+        var info: Data {
+            var data = Data()
+            func field(_ bytes: some Sequence<UInt8>) {
+                let array = Array(bytes)
+                withUnsafeBytes(of: UInt32(array.count).bigEndian) { data.append(contentsOf: $0) }
+                data.append(contentsOf: array)
+            }
+            field(Self.labelBytes)
+            field(clusterID.utf8)
+            withUnsafeBytes(of: epoch.bigEndian) { field($0) }
+            withUnsafeBytes(of: spi.bigEndian) { field($0) }
+            field(source.utf8)
+            field(destination.utf8)
+            field(sourceIncarnation.utf8)
+            return data
+        }
+
+        static let labelBytes = Array(TrafficKeys.label.utf8)
+    }
+
+    /// The key for the SA described by `context`, from this node's private key and the
+    /// other end's public key (whichever end this node is).
+    public static func derive(privateKey: P256.KeyAgreement.PrivateKey, peerPublicKey: P256.KeyAgreement.PublicKey,
+                              context: Context) throws -> SecretBytes {
+        let shared = try privateKey.sharedSecretFromKeyAgreement(with: peerPublicKey)
+        let key = shared.hkdfDerivedSymmetricKey(using: SHA256.self, salt: Array(label.utf8), sharedInfo: context.info,
+                                                 outputByteCount: keyBytes)
+        return key.withUnsafeBytes { SecretBytes(Array($0)) }
+    }
+}
