@@ -37,7 +37,7 @@ let package = Package(
         .target(name: "WeftModel"),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
         .target(name: "WeftAgent", dependencies: ["Netlink", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
-        .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel"]),
+        .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
         .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel"]),
@@ -51,7 +51,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Netlink", "WeftCtlKit", "BPF", "WeftAgent", "WeftModel"]
+            dependencies: ["Netlink", "WeftCtlKit", "BPF", "WeftAgent", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", .product(name: "Crypto", package: "swift-crypto")]),
     ],

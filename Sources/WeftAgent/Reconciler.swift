@@ -1,3 +1,4 @@
+import Crypto
 import Netlink
 import WeftModel
 
@@ -5,6 +6,9 @@ import WeftModel
 public struct ReconcileReport: Sendable {
     public var device: DeviceChange?
     public var changes: [ObjectChange] = []
+    /// XFRM changes, in applying order: additions (before the overlay objects, so a new
+    /// peer's first packet is already encrypted), then removals (after them).
+    public var xfrmChanges: [XfrmChange] = []
     /// Netlink requests sent (0 when the kernel already matched).
     public var writes = 0
     public var failures: [(change: String, error: NetlinkError)] = []
@@ -31,8 +35,23 @@ public struct ReconcileReport: Sendable {
 /// never touched.
 public struct Reconciler: Sendable {
     public let socket: NetlinkSocket
+    /// NETLINK_XFRM socket; nil leaves XFRM alone (an agent without encryption duties).
+    public let xfrm: NetlinkSocket?
+    /// This node's key-agreement key, needed when any peer must encrypt.
+    nonisolated(unsafe) public let privateKey: P256.KeyAgreement.PrivateKey?
 
-    public init(socket: NetlinkSocket) { self.socket = socket }
+    public init(socket: NetlinkSocket, xfrm: NetlinkSocket? = nil, privateKey: P256.KeyAgreement.PrivateKey? = nil) {
+        self.socket = socket
+        self.xfrm = xfrm
+        self.privateKey = privateKey
+    }
+
+    /// XFRM additions and removals for `state` (empty when XFRM is not managed).
+    private func planXfrm(_ state: DesiredNodeState) throws -> (adds: [XfrmChange], deletes: [XfrmChange]) {
+        guard let xfrm else { return ([], []) }
+        let desired = try DesiredEncryption(state, privateKey: privateKey)
+        return diffXfrm(desired: desired, observedStates: try xfrm.dump(XfrmState.self), observedPolicies: try xfrm.dump(XfrmPolicy.self))
+    }
 
     public struct Error: Swift.Error, CustomStringConvertible {
         public var description: String
@@ -51,6 +70,8 @@ public struct Reconciler: Sendable {
         default: observed = try kernel.objects(on: link!.index)
         }
         report.changes = diff(desired: desired.objects, observed: observed)
+        let xfrmPlan = try planXfrm(state)
+        report.xfrmChanges = xfrmPlan.adds + xfrmPlan.deletes
         return report
     }
 
@@ -67,11 +88,22 @@ public struct Reconciler: Sendable {
             link = try kernel.device(named: desired.device.name)
         }
         guard let device = link else { throw Error(description: "device \(desired.device.name) is missing after creating it") }
+        let xfrmPlan = try planXfrm(state)
+        report.xfrmChanges = xfrmPlan.adds + xfrmPlan.deletes
+        applyXfrm(xfrmPlan.adds, into: &report)
         report.changes = diff(desired: desired.objects, observed: try kernel.objects(on: device.index))
         let result = socket.apply(report.changes.map { $0.request(device: device.index) })
         report.writes += report.changes.count
-        report.failures = result.failures.map { (report.changes[$0.index].description, $0.error) }
+        report.failures += result.failures.map { (report.changes[$0.index].description, $0.error) }
+        applyXfrm(xfrmPlan.deletes, into: &report)
         return report
+    }
+
+    private func applyXfrm(_ changes: [XfrmChange], into report: inout ReconcileReport) {
+        guard let xfrm, !changes.isEmpty else { return }
+        let result = xfrm.apply(changes.map(\.request))
+        report.writes += changes.count
+        report.failures += result.failures.map { (changes[$0.index].description, $0.error) }
     }
 
     private func uplinkIndex(_ state: DesiredNodeState) throws -> UInt32 {

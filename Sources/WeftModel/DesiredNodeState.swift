@@ -66,6 +66,9 @@ public struct NodeSettings: Codable, Hashable, Sendable {
     public var vtepAddress: String
     public var podCIDR: String
     public var mtu: UInt32
+    /// Changes whenever this node's SAs may have been lost (reboot, state reset); part of
+    /// the key derivation so a re-installed SA never reuses a key. Optional (1.0 minor).
+    public var incarnation: String?
 
     public init(name: String, index: UInt32, underlay: String, uplink: String, device: String = "weft0",
                 vtepMAC: String, vtepAddress: String, podCIDR: String, mtu: UInt32) {
@@ -93,8 +96,10 @@ public struct Peer: Codable, Hashable, Sendable {
     /// The SA plan per direction (absent when encryption is off).
     public var outbound: SAPlan?
     public var inbound: SAPlan?
-    /// The peer's certified X25519/P-256 key-agreement public key (base64), for ECDH.
+    /// The peer's certified P-256 key-agreement public key (base64 X9.63), for ECDH.
     public var keyAgreementPublicKey: String?
+    /// The peer's incarnation (see `NodeSettings.incarnation`).
+    public var incarnation: String?
 
     public init(name: String, index: UInt32, underlay: String, vtepMAC: String, vtepAddress: String,
                 podCIDRs: [String], encrypt: Bool = false, outbound: SAPlan? = nil, inbound: SAPlan? = nil,

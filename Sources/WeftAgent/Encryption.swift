@@ -1,0 +1,168 @@
+import Crypto
+import Foundation
+import Netlink
+import WeftModel
+
+/// The XFRM objects that encrypt the overlay, derived from the desired state and this
+/// node's key-agreement private key. Per encrypting peer:
+///
+/// | object | selector / template |
+/// |---|---|
+/// | outbound SA  | node → peer, SPI = `outbound.spi`, key derived with this node as source |
+/// | inbound SA   | peer → node, SPI = `inbound.spi`, key derived with the peer as source; output-mark = peer's mark |
+/// | out policy   | UDP dport 4789 node/32 → peer/32: encrypt with the outbound SA |
+/// | in policy    | UDP dport 4789 peer/32 → node/32: level required, so plaintext VXLAN from the peer is dropped |
+///
+/// VXLAN traffic has destination port 4789 and a hashed source port in both directions,
+/// hence `dport` in both selectors. All carry reqid 0x57000000 + peer index (Weft's range).
+public struct DesiredEncryption: Hashable, Sendable {
+    public var states: [XfrmState] = []
+    public var policies: [XfrmPolicy] = []
+
+    public static let aead = "rfc4106(gcm(aes))"
+    public static let markTag: UInt32 = 0x5700_0000
+
+    public static func reqid(peerIndex: UInt32) -> UInt32 { Ownership.nexthopIDBase | peerIndex }
+    public static func mark(peerIndex: UInt32) -> XfrmMark { XfrmMark(value: markTag | (peerIndex & 0xffff)) }
+
+    public struct Error: Swift.Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    public init(_ state: DesiredNodeState, privateKey: P256.KeyAgreement.PrivateKey?) throws {
+        guard state.cluster.encryption else { return }
+        let node = state.node
+        guard let local = IPAddress(node.underlay) else { throw Error(description: "node.underlay \"\(node.underlay)\" is not an address") }
+        let incarnation = node.incarnation ?? ""
+        for (i, peer) in state.peers.enumerated() where peer.encrypt {
+            guard let privateKey else { throw Error(description: "peers[\(i)] (\(peer.name)) must encrypt, but the agent has no key-agreement key (--key)") }
+            guard let outPlan = peer.outbound, let inPlan = peer.inbound else {
+                throw Error(description: "peers[\(i)] (\(peer.name)) must encrypt but has no outbound/inbound SA plan")
+            }
+            guard let encoded = peer.keyAgreementPublicKey, let raw = Data(base64Encoded: encoded),
+                  let publicKey = try? P256.KeyAgreement.PublicKey(x963Representation: raw) else {
+                throw Error(description: "peers[\(i)].keyAgreementPublicKey is not a base64 P-256 public key")
+            }
+            guard let remote = IPAddress(peer.underlay) else { throw Error(description: "peers[\(i)].underlay \"\(peer.underlay)\" is not an address") }
+            let reqid = Self.reqid(peerIndex: peer.index)
+            let port = state.cluster.port
+
+            let outKey = try TrafficKeys.derive(privateKey: privateKey, peerPublicKey: publicKey, context: .init(
+                clusterID: state.cluster.id, epoch: outPlan.epoch, spi: outPlan.spi, source: node.name, destination: peer.name,
+                sourceIncarnation: incarnation))
+            let inKey = try TrafficKeys.derive(privateKey: privateKey, peerPublicKey: publicKey, context: .init(
+                clusterID: state.cluster.id, epoch: inPlan.epoch, spi: inPlan.spi, source: peer.name, destination: node.name,
+                sourceIncarnation: peer.incarnation ?? ""))
+
+            var out = Self.sa(from: local, to: remote, spi: outPlan.spi, reqid: reqid, key: outKey, port: port)
+            out.replayWindow = 0
+            var inbound = Self.sa(from: remote, to: local, spi: inPlan.spi, reqid: reqid, key: inKey, port: port)
+            inbound.outputMark = Self.mark(peerIndex: peer.index)
+            states += [out, inbound]
+            policies += [Self.policy(.out, from: local, to: remote, reqid: reqid, port: port),
+                         Self.policy(.in, from: remote, to: local, reqid: reqid, port: port)]
+        }
+    }
+
+    static func sa(from source: IPAddress, to destination: IPAddress, spi: UInt32, reqid: UInt32, key: SecretBytes, port: UInt16) -> XfrmState {
+        var sa = XfrmState(source: source, destination: destination, spi: spi, reqid: reqid)
+        sa.aead = XfrmAlgorithm(name: aead, key: key, lengthBits: 128)
+        sa.replayWindow = 32
+        sa.selector = XfrmSelector(source: IPPrefix(source, UInt8(source.bitWidth)), destination: IPPrefix(destination, UInt8(destination.bitWidth)),
+                                   protocolID: .udp, destinationPort: port)
+        return sa
+    }
+
+    static func policy(_ direction: XfrmDirection, from source: IPAddress, to destination: IPAddress, reqid: UInt32, port: UInt16) -> XfrmPolicy {
+        let selector = XfrmSelector(source: IPPrefix(source, UInt8(source.bitWidth)), destination: IPPrefix(destination, UInt8(destination.bitWidth)),
+                                    protocolID: .udp, destinationPort: port)
+        var policy = XfrmPolicy(selector: selector, direction: direction, templates: [XfrmTemplate(source: source, destination: destination, reqid: reqid)])
+        policy.priority = 0x5700
+        return policy
+    }
+}
+
+/// Identity of an SA as the kernel looks it up.
+struct StateKey: Hashable, Comparable {
+    var destination: IPAddress, spi: UInt32
+    init(_ s: XfrmState) { destination = s.destination; spi = s.spi }
+    static func < (a: StateKey, b: StateKey) -> Bool { (a.destination, a.spi) < (b.destination, b.spi) }
+}
+
+/// Identity of a policy: selector + direction.
+struct PolicyKey: Hashable, Comparable {
+    var source: IPPrefix, destination: IPPrefix, direction: UInt8
+    init(_ p: XfrmPolicy) { source = p.selector.source; destination = p.selector.destination; direction = p.direction.rawValue }
+    static func < (a: PolicyKey, b: PolicyKey) -> Bool {
+        (a.source.address, a.destination.address, a.direction) < (b.source.address, b.destination.address, b.direction)
+    }
+}
+
+/// One XFRM change, in the order to apply.
+public enum XfrmChange: Hashable, Sendable, CustomStringConvertible {
+    case addState(XfrmState), deleteState(XfrmState)
+    case addPolicy(XfrmPolicy), replacePolicy(XfrmPolicy), deletePolicy(XfrmPolicy)
+
+    public var description: String {
+        switch self {
+        case .addState(let s): "add xfrm state \(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))"
+        case .deleteState(let s): "delete xfrm state \(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))"
+        case .addPolicy(let p): "add xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
+        case .replacePolicy(let p): "replace xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
+        case .deletePolicy(let p): "delete xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
+        }
+    }
+
+    var request: Request {
+        switch self {
+        case .addState(let s): s.request(.add)
+        case .deleteState(let s): s.request(.delete)
+        case .addPolicy(let p): p.request(.add)
+        case .replacePolicy(let p): p.request(.replace)
+        case .deletePolicy(let p): p.request(.delete)
+        }
+    }
+}
+
+/// Whether an observed XFRM object is Weft's: its reqid (a policy's template reqid) is in
+/// Weft's range.
+func isWeftReqid(_ reqid: UInt32) -> Bool { reqid & 0xff00_0000 == Ownership.nexthopIDBase }
+
+/// Pure XFRM diff. SAs are compared by (destination, SPI) and content; an SA whose content
+/// differs is deleted and added again (the kernel cannot change an SA's key in place).
+/// Order: SAs before the policies that use them; on removal, policies first.
+public func diffXfrm(desired: DesiredEncryption, observedStates: [XfrmState], observedPolicies: [XfrmPolicy]) -> (adds: [XfrmChange], deletes: [XfrmChange]) {
+    let want = Dictionary(desired.states.map { (StateKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+    let have = Dictionary(observedStates.filter { isWeftReqid($0.reqid) }.map { (StateKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+    let wantPolicies = Dictionary(desired.policies.map { (PolicyKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+    let havePolicies = Dictionary(observedPolicies.filter { $0.templates.contains { isWeftReqid($0.reqid) } }.map { (PolicyKey($0), $0) },
+                                  uniquingKeysWith: { a, _ in a })
+    var adds: [XfrmChange] = [], deletes: [XfrmChange] = []
+    for key in want.keys.sorted() {
+        let state = want[key]!
+        if let current = have[key] {
+            if !sameSA(current, state) { deletes.append(.deleteState(current)); adds.append(.addState(state)) }
+        } else {
+            adds.append(.addState(state))
+        }
+    }
+    for key in wantPolicies.keys.sorted() {
+        let policy = wantPolicies[key]!
+        if let current = havePolicies[key] {
+            if current.templates != policy.templates || current.priority != policy.priority { adds.append(.replacePolicy(policy)) }
+        } else {
+            adds.append(.addPolicy(policy))
+        }
+    }
+    let stalePolicies = havePolicies.keys.filter { wantPolicies[$0] == nil }.sorted().map { XfrmChange.deletePolicy(havePolicies[$0]!) }
+    let staleStates = have.keys.filter { want[$0] == nil }.sorted().map { XfrmChange.deleteState(have[$0]!) }
+    // A changed SA is removed before its replacement is added (same SPI); stale ones after
+    // the policies that used them.
+    return (adds: deletes + adds, deletes: stalePolicies + staleStates)
+}
+
+/// Compares what Weft sets; kernel-filled fields (counters, replay stats) are ignored.
+func sameSA(_ a: XfrmState, _ b: XfrmState) -> Bool {
+    a.source == b.source && a.reqid == b.reqid && a.aead == b.aead && a.outputMark == b.outputMark
+        && a.selector.destinationPort == b.selector.destinationPort && a.mode == b.mode
+}
