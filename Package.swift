@@ -51,9 +51,13 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Netlink", "WeftCtlKit", "BPF", "WeftAgent", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Netlink", "WeftCtlKit", "BPF", "WeftAgent", "WeftModel", "WeftTestSupport",
+                           .product(name: "Crypto", package: "swift-crypto")]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", "WeftTestSupport",
+                                                       .product(name: "Crypto", package: "swift-crypto")]),
+        // Sample desired states shared by the pure and the kernel tests.
+        .target(name: "WeftTestSupport", dependencies: ["WeftModel"], path: "Tests/Support"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,7 +6,9 @@ Some tests can only run on one of the two kernels (ESP exists only in the VM; th
   failed   if it failed anywhere,
   passed   if it passed somewhere and failed nowhere,
   skipped  only if every run that saw it skipped it (the reasons are listed).
-Swift Testing's result lines and kselftest-style PASS/FAIL/SKIP lines are read.
+Swift Testing's result lines and kselftest-style PASS/FAIL/SKIP lines are read; a shell
+test is named by its line without trailing [details] or (details), so the same test run on
+both kernels is one test.
 The last line is the plain "N passed, N failed, N skipped" that CI reads.
 Usage: test-summary.py NAME=LOG [NAME=LOG ...]
 """
@@ -15,6 +17,9 @@ import sys
 
 SWIFT = re.compile(r'^(✔|✘|➜) Test (.+?)(?: with \d+ test cases?)? (passed after|failed after|skipped)(?::\s*(.*))?')
 SHELL = re.compile(r'^(PASS|FAIL|SKIP): (.*)$')
+# A shell test's name is its text up to a trailing "[details]" or "(details)": the details
+# (counters, reasons) differ between kernels, the name does not.
+DETAILS = re.compile(r'\s*[\[(][^\[(]*$')
 RUN_END = re.compile(r'^(✔|✘) Test run with \d+ tests?')
 
 
@@ -36,7 +41,9 @@ def read(name, path):
         m = SHELL.match(line)
         if m:
             outcome = {'PASS': 'passed', 'FAIL': 'failed', 'SKIP': 'skipped'}[m.group(1)]
-            results[f'{name} {m.group(2)}'] = (outcome, m.group(2))
+            test = DETAILS.sub('', m.group(2))
+            if results.get(test, ('', ''))[0] != 'failed':  # a repeated name keeps its failure
+                results[test] = (outcome, m.group(2))
     return results, complete, None
 
 

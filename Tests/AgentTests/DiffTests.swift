@@ -3,25 +3,13 @@ import Netlink
 import Testing
 import WeftAgent
 import WeftModel
-
-/// A desired state with `peers` peers: peer i has index i+2, VTEP 10.244.(i+1).0,
-/// pod CIDR 10.244.(i+1).0/24, underlay 192.0.2.(i+2).
-func sampleState(peers: Int, revision: UInt64 = 1) -> DesiredNodeState {
-    let node = NodeSettings(name: "node-a", index: 1, underlay: "192.0.2.1", uplink: "uplink0", vtepMAC: "02:57:46:00:00:01",
-                            vtepAddress: "10.244.0.0", podCIDR: "10.244.0.0/24", mtu: 1450)
-    let list = (0..<peers).map { i in
-        Peer(name: "node-\(i + 2)", index: UInt32(i + 2), underlay: "192.0.2.\(i + 2)",
-             vtepMAC: String(format: "02:57:46:00:00:%02x", i + 2), vtepAddress: "10.244.\(i + 1).0",
-             podCIDRs: ["10.244.\(i + 1).0/24"])
-    }
-    return DesiredNodeState(revision: revision, cluster: ClusterSettings(id: "test", vni: 42, encryption: false), node: node, peers: list)
-}
+import WeftTestSupport
 
 @Suite("reconciler diff (pure)")
 struct DiffTests {
     @Test("from nothing: every object added, in dependency order")
     func fromEmpty() throws {
-        let desired = try DesiredDatapath(sampleState(peers: 2)).objects
+        let desired = try DesiredDatapath(sampleNodeState(peers: 2)).objects
         let changes = diff(desired: desired, observed: OverlayObjects())
         #expect(changes.map(\.kind) == ["address", "neighbour", "neighbour", "fdb", "fdb", "nexthop", "nexthop", "route", "route"])
         #expect(changes.first == .addAddress(IPPrefix("10.244.0.0/32")!))
@@ -30,14 +18,14 @@ struct DiffTests {
 
     @Test("the same state twice: no change")
     func idempotent() throws {
-        let desired = try DesiredDatapath(sampleState(peers: 50)).objects
+        let desired = try DesiredDatapath(sampleNodeState(peers: 50)).objects
         #expect(diff(desired: desired, observed: desired).isEmpty)
     }
 
     @Test("a peer removed: exactly its objects, routes first")
     func peerRemoved() throws {
-        let before = try DesiredDatapath(sampleState(peers: 3)).objects
-        var state = sampleState(peers: 3)
+        let before = try DesiredDatapath(sampleNodeState(peers: 3)).objects
+        var state = sampleNodeState(peers: 3)
         state.peers.remove(at: 1)
         let after = try DesiredDatapath(state).objects
         let changes = diff(desired: after, observed: before)
@@ -51,8 +39,8 @@ struct DiffTests {
 
     @Test("a peer's underlay and MAC change: replace the neighbour, add then remove the FDB remote")
     func peerMoved() throws {
-        let before = try DesiredDatapath(sampleState(peers: 1)).objects
-        var state = sampleState(peers: 1)
+        let before = try DesiredDatapath(sampleNodeState(peers: 1)).objects
+        var state = sampleNodeState(peers: 1)
         state.peers[0].underlay = "198.51.100.2"
         state.peers[0].vtepMAC = "02:57:46:00:01:02"
         let changes = diff(desired: try DesiredDatapath(state).objects, observed: before)
@@ -65,7 +53,7 @@ struct DiffTests {
 
     @Test("device: immutable fields recreate, the rest update in place")
     func device() throws {
-        let desired = try DesiredDatapath(sampleState(peers: 0)).device
+        let desired = try DesiredDatapath(sampleNodeState(peers: 0)).device
         #expect(diff(desired: desired, observed: nil) == .create(desired))
         var live = Link(name: "weft0", kind: .vxlan(VXLAN(vni: 42, local: IPAddress("192.0.2.1"), port: 4789, learning: false)))
         live.address = MACAddress("02:57:46:00:00:01")
@@ -91,7 +79,7 @@ struct DesiredStateTests {
 
     @Test("round trip, and unknown fields of a newer minor version are ignored")
     func roundTrip() throws {
-        let state = sampleState(peers: 2)
+        let state = sampleNodeState(peers: 2)
         var object = try json(state)
         object["version"] = "1.7"
         object["somethingNew"] = ["x": 1]
@@ -101,7 +89,7 @@ struct DesiredStateTests {
 
     @Test("another major version is refused, naming both versions")
     func majorVersion() throws {
-        var object = try json(sampleState(peers: 0))
+        var object = try json(sampleNodeState(peers: 0))
         object["version"] = "2.0"
         let error = #expect(throws: DesiredStateError.self) { try decode(object) }
         #expect(error?.description == "desired state: version 2.0 is not supported (this agent reads 1.x)")
@@ -109,7 +97,7 @@ struct DesiredStateTests {
 
     @Test("a missing field is named by its path")
     func missingField() throws {
-        var object = try json(sampleState(peers: 1))
+        var object = try json(sampleNodeState(peers: 1))
         var peers = object["peers"] as! [[String: Any]]
         peers[0].removeValue(forKey: "vtepMAC")
         object["peers"] = peers
@@ -119,7 +107,7 @@ struct DesiredStateTests {
 
     @Test("structural problems are all listed")
     func invalid() throws {
-        var state = sampleState(peers: 2)
+        var state = sampleNodeState(peers: 2)
         state.peers[1].index = state.peers[0].index
         state.cluster.vni = 0
         let error = #expect(throws: DesiredStateError.self) { try decode(try json(state)) }
@@ -128,7 +116,7 @@ struct DesiredStateTests {
 
     @Test("a bad address is named by its field")
     func badAddress() throws {
-        var state = sampleState(peers: 1)
+        var state = sampleNodeState(peers: 1)
         state.peers[0].podCIDRs = ["10.244.1.0/33"]
         let error = #expect(throws: DesiredStateError.self) { try DesiredDatapath(state) }
         #expect(error?.description == "peers[0].podCIDRs[0] \"10.244.1.0/33\" is not a valid IPPrefix")

@@ -3,18 +3,7 @@ import Netlink
 import Testing
 import WeftAgent
 import WeftModel
-
-/// A desired state for node-a whose uplink is `uplink0`, with `peers` peers (as AgentTests).
-func reconcilerState(peers: Int, revision: UInt64 = 1) -> DesiredNodeState {
-    let node = NodeSettings(name: "node-a", index: 1, underlay: "192.0.2.1", uplink: "uplink0", vtepMAC: "02:57:46:00:00:01",
-                            vtepAddress: "10.244.0.0", podCIDR: "10.244.0.0/24", mtu: 1450)
-    let list = (0..<peers).map { i in
-        Peer(name: "node-\(i + 2)", index: UInt32(i + 2), underlay: "192.0.2.\(i + 2)",
-             vtepMAC: String(format: "02:57:46:00:00:%02x", i + 2), vtepAddress: "10.244.\(i + 1).0",
-             podCIDRs: ["10.244.\(i + 1).0/24"])
-    }
-    return DesiredNodeState(revision: revision, cluster: ClusterSettings(id: "test", vni: 42, encryption: false), node: node, peers: list)
-}
+import WeftTestSupport
 
 @Suite("reconciler on the real kernel", .enabled(if: Host.isRoot && Host.hasIPRoute2, Comment(rawValue: Host.kernelNamespaceReason)))
 struct ReconcilerTests {
@@ -40,7 +29,7 @@ struct ReconcilerTests {
     func applyTwice() throws {
         let ns = try node()
         let reconciler = Reconciler(socket: try ns.socket())
-        let first = try reconciler.apply(reconcilerState(peers: 3))
+        let first = try reconciler.apply(sampleNodeState(peers: 3))
         #expect(first.succeeded && first.device != nil && first.writes == 1 + 1 + 3 * 4)
 
         let link = try #require(try ns.ipJSON(["-d", "link", "show", "dev", "weft0"]).first)
@@ -54,7 +43,7 @@ struct ReconcilerTests {
         #expect(objects.contains("route 10.244.2.0/24 \(0x5700_0003)"))
         #expect(objects.contains("fdb 02:57:46:00:00:03 192.0.2.3"))
 
-        let second = try reconciler.apply(reconcilerState(peers: 3))
+        let second = try reconciler.apply(sampleNodeState(peers: 3))
         #expect(second.writes == 0 && second.changes.isEmpty && second.device == nil)
     }
 
@@ -62,7 +51,7 @@ struct ReconcilerTests {
     func garbageCollection() throws {
         let ns = try node()
         let reconciler = Reconciler(socket: try ns.socket())
-        _ = try reconciler.apply(reconcilerState(peers: 3))
+        _ = try reconciler.apply(sampleNodeState(peers: 3))
         // The operator's own objects, some on Weft's device.
         try ns.ip(["route", "add", "203.0.113.0/24", "dev", "weft0", "proto", "static"])
         try ns.ip(["neigh", "add", "10.9.9.9", "lladdr", "02:00:00:00:09:09", "dev", "weft0", "nud", "permanent"])
@@ -70,7 +59,7 @@ struct ReconcilerTests {
         try ns.ip(["xfrm", "policy", "add", "src", "198.51.100.1/32", "dst", "198.51.100.2/32", "dir", "out"])
         let before = try weftObjects(ns)
 
-        var state = reconcilerState(peers: 3, revision: 2)
+        var state = sampleNodeState(peers: 3, revision: 2)
         state.peers.remove(at: 1)  // node-3: 10.244.2.0
         let report = try reconciler.apply(state)
         #expect(report.succeeded && report.writes == 4)
@@ -87,9 +76,9 @@ struct ReconcilerTests {
     func repair() throws {
         let ns = try node()
         let reconciler = Reconciler(socket: try ns.socket())
-        _ = try reconciler.apply(reconcilerState(peers: 2))
+        _ = try reconciler.apply(sampleNodeState(peers: 2))
         try ns.ip(["route", "del", "10.244.1.0/24", "proto", "87"])
-        let report = try reconciler.apply(reconcilerState(peers: 2))
+        let report = try reconciler.apply(sampleNodeState(peers: 2))
         #expect(report.changes == [.addRoute(IPPrefix("10.244.1.0/24")!, Ownership.nexthopID(peerIndex: 2))])
         #expect(report.writes == 1)
     }
@@ -98,10 +87,10 @@ struct ReconcilerTests {
     func partialFailure() throws {
         let ns = try node()
         let reconciler = Reconciler(socket: try ns.socket())
-        _ = try reconciler.apply(reconcilerState(peers: 1))
+        _ = try reconciler.apply(sampleNodeState(peers: 1))
         // The operator already routes node-3's pod CIDR: Weft's exclusive add must fail.
         try ns.ip(["route", "add", "10.244.2.0/24", "dev", "weft0", "proto", "static"])
-        let report = try reconciler.apply(reconcilerState(peers: 3))
+        let report = try reconciler.apply(sampleNodeState(peers: 3))
         #expect(report.failures.map(\.change) == ["add route 10.244.2.0/24 nhid 0x57000003"])
         #expect(report.failures.first?.error.errno == .exists)
         #expect(try weftObjects(ns).contains("route 10.244.3.0/24 \(0x5700_0004)"))
@@ -111,9 +100,9 @@ struct ReconcilerTests {
     func deviceChanges() throws {
         let ns = try node()
         let reconciler = Reconciler(socket: try ns.socket())
-        _ = try reconciler.apply(reconcilerState(peers: 1))
+        _ = try reconciler.apply(sampleNodeState(peers: 1))
         let index = try ns.index(of: "weft0")
-        var state = reconcilerState(peers: 1)
+        var state = sampleNodeState(peers: 1)
         state.node.mtu = 1400
         let mtu = try reconciler.apply(state)
         guard case .update(_, let reason)? = mtu.device else { Issue.record("\(String(describing: mtu.device))"); return }
@@ -132,7 +121,7 @@ struct ReconcilerTests {
     @Test("a missing uplink is a clear error and changes nothing")
     func missingUplink() throws {
         let ns = try TestNamespace()
-        let error = #expect(throws: Reconciler.Error.self) { try Reconciler(socket: try ns.socket()).apply(reconcilerState(peers: 1)) }
+        let error = #expect(throws: Reconciler.Error.self) { try Reconciler(socket: try ns.socket()).apply(sampleNodeState(peers: 1)) }
         #expect(error?.description == "uplink uplink0 does not exist (node.uplink)")
         #expect(try ns.ipJSON(["link", "show"]).count == 1)
     }
@@ -144,7 +133,7 @@ struct WeftCtlDiffTests {
     func dryRun() throws {
         let ns = try ReconcilerTests().node()
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("weft-desired-\(UInt32.random(in: 0...UInt32.max)).json")
-        try reconcilerState(peers: 2).encoded().write(to: file)
+        try sampleNodeState(peers: 2).encoded().write(to: file)
         defer { try? FileManager.default.removeItem(at: file) }
 
         let before = try weftctl(["-n", ns.name, "diff", "--desired", file.path])
@@ -152,7 +141,7 @@ struct WeftCtlDiffTests {
         #expect(before.hasSuffix("revision 1: 10 changes (address +1 ~0 -0, neighbour +2 ~0 -0, fdb +2 ~0 -0, nexthop +2 ~0 -0, route +2 ~0 -0)"))
         #expect(try ns.ipJSON(["link", "show"]).allSatisfy { $0["ifname"] as? String != "weft0" })
 
-        _ = try Reconciler(socket: try ns.socket()).apply(reconcilerState(peers: 2))
+        _ = try Reconciler(socket: try ns.socket()).apply(sampleNodeState(peers: 2))
         #expect(try weftctl(["-n", ns.name, "diff", "--desired", file.path]).hasSuffix("revision 1: 0 changes (address +0 ~0 -0, neighbour +0 ~0 -0, fdb +0 ~0 -0, nexthop +0 ~0 -0, route +0 ~0 -0)"))
     }
 }
