@@ -36,7 +36,7 @@ let package = Package(
         // Desired node state: the document the controller sends and the agent applies.
         .target(name: "WeftModel"),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
-        .target(name: "WeftAgent", dependencies: ["Netlink", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.

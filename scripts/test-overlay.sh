@@ -15,6 +15,10 @@
 # Tests: full pod-to-pod connectivity; a second apply makes zero kernel writes (and a ping
 # running across it loses nothing); removing a peer from a node's desired state removes
 # exactly that peer's objects and cuts only that path; an operator route on weft0 survives.
+# Then with the eBPF trust filters (weft-agent apply --bpf): node3's policy lets only pod
+# 1a's identity reach pod 3a; a pod on node2 spoofing a node1 address is dropped; node2,
+# quarantined in node3's state, is cut off from node3; a re-apply writes nothing; the
+# filters' counters show each drop.
 # Needs root. Exit 0 all passed, 1 failure, 4 skipped. PASS/FAIL/SKIP lines.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -73,9 +77,10 @@ for n in "${NODES[@]}"; do
   done
 done
 
-# desired-state N [EXCLUDED_PEER]: node N's document, every other node a peer
+# desired-state N [EXCLUDED_PEER] [EXTRA_JSON]: node N's document, every other node a peer;
+# EXTRA_JSON replaces the ipcache/policy/quarantined tail.
 desired() {
-  local n=$1 skip_peer=${2:-0} peers="" m
+  local n=$1 skip_peer=${2:-0} extra=${3:-'"ipcache":[],"policy":[],"quarantined":[]'} peers="" m
   for m in "${NODES[@]}"; do
     [ "$m" = "$n" ] || [ "$m" = "$skip_peer" ] && continue
     peers+="${peers:+,}{\"name\":\"node$m\",\"index\":$m,\"underlay\":\"192.0.2.$m\",\"vtepMAC\":\"02:57:46:00:00:0$m\",\"vtepAddress\":\"10.244.$m.0\",\"podCIDRs\":[\"10.244.$m.0/24\"],\"encrypt\":false}"
@@ -84,14 +89,15 @@ desired() {
 {"version":"1.0","revision":1,"cluster":{"id":"selftest","vni":42,"port":4789,"encryption":false},
  "node":{"name":"node$n","index":$n,"underlay":"192.0.2.$n","uplink":"uplink0","device":"weft0",
          "vtepMAC":"02:57:46:00:00:0$n","vtepAddress":"10.244.$n.0","podCIDR":"10.244.$n.0/24","mtu":1450},
- "peers":[$peers],"ipcache":[],"policy":[],"quarantined":[]}
+ "peers":[$peers],$extra}
 JSON
   echo "$TMP/node$n.json"
 }
 
-apply() {  # apply N [EXCLUDED_PEER] -> prints the agent's summary line
-  "$AGENT" apply --desired "$(desired "$@")" -n "$(node "$1")" 2>&1 | tail -1
+apply() {  # apply N [EXCLUDED_PEER [EXTRA_JSON]] -> prints the agent's summary line
+  "$AGENT" apply --desired "$(desired "$@")" -n "$(node "$1")" ${BPF_ARGS[$1]:-} 2>&1 | tail -1
 }
+declare -A BPF_ARGS=()
 
 for n in "${NODES[@]}"; do
   out=$(apply "$n") || { fail "overlay: weft-agent apply on node$n: $out"; }
@@ -141,5 +147,53 @@ else
 fi
 [ "$(ip -n "$(node 1)" -j route show 203.0.113.0/24 | jq length)" = 1 ] && pass "overlay: the operator's route on weft0 survived" \
   || fail "overlay: the operator's route on weft0 is gone"
+
+# --- eBPF trust filters, programmed by the agent ---------------------------------------
+if ! scripts/build-bpf --check >/dev/null 2>&1; then
+  echo "SKIP: overlay: trust filters: .build/bpf objects missing or stale (scripts/build-bpf)"
+  exit "$rc"
+fi
+BPFFS=$TMP/bpffs
+mkdir -p "$BPFFS" && mount -t bpf bpf "$BPFFS"
+trap 'umount "$BPFFS" 2>/dev/null; cleanup' EXIT
+for n in "${NODES[@]}"; do BPF_ARGS[$n]="--bpf .build/bpf --pin-root $BPFFS/node$n"; done
+ids='"ipcache":[{"cidr":"10.244.1.10/32","identity":100},{"cidr":"10.244.1.11/32","identity":101},{"cidr":"10.244.2.10/32","identity":200},{"cidr":"10.244.2.11/32","identity":201},{"cidr":"10.244.3.10/32","identity":300},{"cidr":"10.244.3.11/32","identity":301}]'
+policy3="$ids,\"policy\":[{\"source\":100,\"destination\":300,\"proto\":\"icmp\",\"port\":0},{\"source\":200,\"destination\":300,\"proto\":\"icmp\",\"port\":0}],\"quarantined\":[]"
+out1=$(apply 1 0 "$ids,\"policy\":[],\"quarantined\":[]"); apply 2 0 "$ids,\"policy\":[],\"quarantined\":[]" >/dev/null
+out3=$(apply 3 0 "$policy3")
+counter() {  # counter NODE INDEX -> packets summed over CPUs
+  bpftool -j map lookup pinned "$BPFFS/node$1/weft_counters" key "$2" 0 0 0 2>/dev/null |
+    jq '[.formatted.values[].value.packets] | add // 0' 2>/dev/null || echo 0
+}
+p0=$(counter 3 6)
+if reach 1 a 10.244.3.10 && ! reach 1 b 10.244.3.10 && reach 2 a 10.244.3.10 && [ "$(counter 3 6)" -gt "$p0" ]; then
+  pass "overlay: node3's policy: identity 100 and 200 reach pod 3a, identity 101 is dropped and counted ($out3)"
+else
+  fail "overlay: policy on node3 not enforced as written ($out1 / $out3)"
+fi
+ip -n "$(pod 2 a)" addr add 10.244.1.50/32 dev eth0
+s0=$(counter 3 5)
+# The reply would go to node1 anyway, so the counter, not the ping, is the evidence.
+ip netns exec "$(pod 2 a)" ping -c 2 -W 1 -q -I 10.244.1.50 10.244.3.10 >/dev/null 2>&1
+if [ "$(counter 3 5)" -ge $((s0 + 2)) ]; then
+  pass "overlay: a node2 pod sending as 10.244.1.50 (node1's CIDR) is dropped at node3 as spoofed"
+else
+  fail "overlay: a spoofed source from node2 was not counted as spoofed at node3"
+fi
+out3=$(apply 3 0 "$ids,\"policy\":[{\"source\":100,\"destination\":300,\"proto\":\"icmp\",\"port\":0},{\"source\":200,\"destination\":300,\"proto\":\"icmp\",\"port\":0}],\"quarantined\":[2]")
+if ! reach 2 a 10.244.3.10 && reach 1 a 10.244.3.10; then
+  pass "overlay: node2 quarantined in node3's state: cut off from node3, node1 unaffected ($out3)"
+else
+  fail "overlay: quarantine of node2 at node3 not enforced ($out3)"
+fi
+again=$(apply 3 0 "$ids,\"policy\":[{\"source\":100,\"destination\":300,\"proto\":\"icmp\",\"port\":0},{\"source\":200,\"destination\":300,\"proto\":\"icmp\",\"port\":0}],\"quarantined\":[2]")
+case $again in *", 0 kernel writes, 0 failed") pass "overlay: re-applying with filters attached writes nothing" ;;
+  *) fail "overlay: re-apply with filters wrote: $again" ;; esac
+policy=$(counter 3 6) spoofed=$(counter 3 5) quarantined=$(counter 3 3)
+if [ "$policy" -gt 0 ] && [ "$spoofed" -gt 0 ] && [ "$quarantined" -gt 0 ]; then
+  pass "overlay: node3's counters: drop_policy=$policy drop_spoofed_source=$spoofed drop_quarantined=$quarantined"
+else
+  fail "overlay: node3's counters: drop_policy=$policy drop_spoofed_source=$spoofed drop_quarantined=$quarantined"
+fi
 
 exit "$rc"

@@ -39,11 +39,15 @@ public struct Reconciler: Sendable {
     public let xfrm: NetlinkSocket?
     /// This node's key-agreement key, needed when any peer must encrypt.
     nonisolated(unsafe) public let privateKey: P256.KeyAgreement.PrivateKey?
+    /// The eBPF trust filters to attach and fill; nil leaves tc and BPF alone.
+    public let trust: TrustFilters?
 
-    public init(socket: NetlinkSocket, xfrm: NetlinkSocket? = nil, privateKey: P256.KeyAgreement.PrivateKey? = nil) {
+    public init(socket: NetlinkSocket, xfrm: NetlinkSocket? = nil, privateKey: P256.KeyAgreement.PrivateKey? = nil,
+                trust: TrustFilters? = nil) {
         self.socket = socket
         self.xfrm = xfrm
         self.privateKey = privateKey
+        self.trust = trust
     }
 
     /// XFRM additions and removals for `state` (empty when XFRM is not managed).
@@ -96,6 +100,12 @@ public struct Reconciler: Sendable {
         report.writes += report.changes.count
         report.failures += result.failures.map { (report.changes[$0.index].description, $0.error) }
         applyXfrm(xfrmPlan.deletes, into: &report)
+        if let trust {
+            // Maps first, then attach: a newly attached filter never sees empty maps.
+            report.writes += try trust.sync(TrustMapContents(state))
+            let uplink = try socket.link(named: state.node.uplink).index
+            report.writes += try trust.attach(uplinkIndex: uplink, overlayIndex: device.index, namespace: socket.namespace)
+        }
         return report
     }
 

@@ -1,8 +1,10 @@
 // weft-agent: makes this node's kernel match its desired state.
 //
-//   weft-agent apply --desired FILE [--key FILE] [-n NETNS] [--dry-run]
+//   weft-agent apply --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
 //
 // --key: this node's P-256 key-agreement private key (PEM), needed when peers encrypt.
+// --bpf: directory with weft_uplink.o and weft_overlay.o (scripts/build-bpf); with it the
+//        trust filters are attached and their maps (pinned under --pin-root) filled.
 //
 // `apply` reconciles once, prints each change and per-kind counts, and exits non-zero if
 // any change failed. (`run`, which keeps the state reconciled and takes it from the
@@ -18,16 +20,19 @@ func fail(_ message: String, status: Int32 = 1) -> Never {
     exit(status)
 }
 
-let usage = "usage: weft-agent apply --desired FILE [--key FILE] [-n NETNS] [--dry-run]"
+let usage = "usage: weft-agent apply --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]"
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.first == "apply" else { fail(usage, status: 2) }
 arguments.removeFirst()
 var file: String?, keyFile: String?, namespace: String?, dryRun = false
+var bpfDirectory: String?, pinRoot = "/sys/fs/bpf/weft"
 while let argument = arguments.first {
     arguments.removeFirst()
     switch argument {
     case "--desired": file = arguments.isEmpty ? nil : arguments.removeFirst()
     case "--key": keyFile = arguments.isEmpty ? nil : arguments.removeFirst()
+    case "--bpf": bpfDirectory = arguments.isEmpty ? nil : arguments.removeFirst()
+    case "--pin-root": if !arguments.isEmpty { pinRoot = arguments.removeFirst() }
     case "-n", "--netns": namespace = arguments.isEmpty ? nil : arguments.removeFirst()
     case "--dry-run": dryRun = true
     default: fail("unknown argument \"\(argument)\"; \(usage)", status: 2)
@@ -47,8 +52,10 @@ do {
         }
         privateKey = key
     }
+    let trust = try bpfDirectory.map { try TrustFilters(objects: $0, pinRoot: pinRoot) }
     let reconciler = Reconciler(socket: try NetlinkSocket(family: .route, namespace: namespace),
-                                xfrm: try NetlinkSocket(family: .xfrm, namespace: namespace), privateKey: privateKey)
+                                xfrm: try NetlinkSocket(family: .xfrm, namespace: namespace), privateKey: privateKey,
+                                trust: dryRun ? nil : trust)
     let report = dryRun ? try reconciler.plan(state) : try reconciler.apply(state)
     if let device = report.device { print(device) }
     for change in report.xfrmChanges where !change.description.hasPrefix("delete") { print(change) }

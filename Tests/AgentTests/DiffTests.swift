@@ -135,3 +135,37 @@ struct ExampleDocumentTests {
         #expect(objects.routes.count == 2 && objects.neighbours.count == 2 && objects.count == 9)
     }
 }
+
+@Suite("trust map contents (layouts of bpf/weft_maps.h)")
+struct TrustMapTests {
+    @Test("peers, VTEP MACs, pod CIDRs, ipcache, policy and quarantine encode byte for byte")
+    func layouts() throws {
+        var state = sampleNodeState(peers: 1)
+        state.cluster.encryption = true
+        state.peers[0].encrypt = true
+        state.peers[0].outbound = SAPlan(spi: 1, epoch: 1)
+        state.peers[0].inbound = SAPlan(spi: 2, epoch: 1)
+        state.ipcache = [IPCacheEntry(cidr: "10.244.1.10/32", identity: 200)]
+        state.policy = [PolicyRule(source: 200, destination: 100, proto: "tcp", port: 80)]
+        state.quarantined = [2]
+        let maps = try TrustMapContents(state).maps
+        // struct weft_config { be16 port; u16 pad; u32 mark_tag; u32 mark_mask; u32 flags }
+        #expect(maps["weft_config"] == [[0, 0, 0, 0]: [0x12, 0xb5, 0, 0, 0, 0, 0, 0x57, 0, 0, 0, 0xff, 3, 0, 0, 0]])
+        // key: be32 underlay; value { u32 node_index; u32 flags = MUST_ENCRYPT | QUARANTINED }
+        #expect(maps["weft_peers"] == [[192, 0, 2, 2]: [2, 0, 0, 0, 3, 0, 0, 0]])
+        #expect(maps["weft_vtep_macs"] == [[0x02, 0x57, 0x46, 0, 0, 0x02, 0, 0]: [2, 0, 0, 0]])
+        // struct weft_lpm_v4 { u32 prefixlen; be32 addr }
+        #expect(maps["weft_pod_cidrs"] == [[24, 0, 0, 0, 10, 244, 1, 0]: [2, 0, 0, 0]])
+        #expect(maps["weft_ipcache"] == [[32, 0, 0, 0, 10, 244, 1, 10]: [200, 0, 0, 0]])
+        // struct weft_policy_key { u32 src; u32 dst; u8 proto; u8 pad; be16 dport }
+        #expect(maps["weft_policy"] == [[200, 0, 0, 0, 100, 0, 0, 0, 6, 0, 0, 80]: [1]])
+        #expect(maps["weft_quarantine"] == [[2, 0, 0, 0]: [1]])
+    }
+
+    @Test("no policy: enforcement off; no quarantine: empty map")
+    func defaults() throws {
+        let maps = try TrustMapContents(sampleNodeState(peers: 2)).maps
+        #expect(maps["weft_config"]?.values.first?.suffix(4) == [0, 0, 0, 0])
+        #expect(maps["weft_quarantine"]?.isEmpty == true && maps["weft_peers"]?.count == 2)
+    }
+}

@@ -1,0 +1,73 @@
+import CBPF
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A tc classifier attached in direct-action mode to an interface's ingress (clsact), like
+/// `tc qdisc add dev X clsact; tc filter add dev X ingress bpf da …`. Attaching replaces a
+/// program already at the same handle and priority, so a restarted agent swaps its program
+/// in place without a window where none is attached.
+///
+/// libbpf talks rtnetlink in the calling thread's network namespace: call this inside
+/// `NetworkNamespace.run` for another namespace.
+public struct TCAttachment: Hashable, Sendable {
+    public var ifindex: Int32
+    public var handle: UInt32
+    public var priority: UInt32
+
+    public init(ifindex: Int32, handle: UInt32 = 1, priority: UInt32 = 1) {
+        self.ifindex = ifindex
+        self.handle = handle
+        self.priority = priority
+    }
+
+    /// Attaches `programFD` unless a program with the same instructions (same tag) is
+    /// already attached there; returns whether it wrote anything.
+    @discardableResult
+    public func attachIngress(programFD: Int32) throws -> Bool {
+        try withZeroedOptions(bpf_tc_hook.self) { hook in
+            hook.pointee.sz = MemoryLayout<bpf_tc_hook>.stride
+            hook.pointee.ifindex = ifindex
+            hook.pointee.attach_point = BPF_TC_INGRESS
+            if let attached = attachedTag(hook), attached == Self.tag(of: programFD) { return false }
+            let created = bpf_tc_hook_create(hook)
+            if created != 0 && created != -EEXIST { throw BPFError("create clsact on ifindex \(ifindex)", errno: created) }
+            let attached = withZeroedOptions(bpf_tc_opts.self) { opts in
+                opts.pointee.sz = MemoryLayout<bpf_tc_opts>.stride
+                opts.pointee.prog_fd = programFD
+                opts.pointee.handle = handle
+                opts.pointee.priority = priority
+                opts.pointee.flags = UInt32(BPF_TC_F_REPLACE.rawValue)
+                return bpf_tc_attach(hook, opts)
+            }
+            if attached != 0 { throw BPFError("attach tc ingress program on ifindex \(ifindex)", errno: attached) }
+            return true
+        }
+    }
+
+    /// The tag (hash of the instructions) of the program at our handle and priority.
+    private func attachedTag(_ hook: UnsafeMutablePointer<bpf_tc_hook>) -> [UInt8]? {
+        let id: UInt32? = withZeroedOptions(bpf_tc_opts.self) { opts in
+            opts.pointee.sz = MemoryLayout<bpf_tc_opts>.stride
+            opts.pointee.handle = handle
+            opts.pointee.priority = priority
+            // No clsact yet is the normal first-run case: keep libbpf from printing the
+            // kernel's "Parent Qdisc doesn't exists" for it.
+            let previous = libbpf_set_print(nil)
+            defer { libbpf_set_print(previous) }
+            return bpf_tc_query(hook, opts) == 0 ? opts.pointee.prog_id : nil
+        }
+        guard let id else { return nil }
+        let fd = bpf_prog_get_fd_by_id(id)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return Self.tag(of: fd)
+    }
+
+    static func tag(of programFD: Int32) -> [UInt8]? {
+        var info = bpf_prog_info()
+        var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+        guard bpf_obj_get_info_by_fd(programFD, &info, &length) == 0 else { return nil }
+        return withUnsafeBytes(of: info.tag) { Array($0) }
+    }
+}

@@ -1,0 +1,112 @@
+import BPF
+import Foundation
+import Netlink
+import WeftModel
+
+/// The contents of the eBPF trust maps (layouts: bpf/weft_maps.h) for one desired state,
+/// as raw key → value bytes, so that syncing is a plain whole-map diff.
+public struct TrustMapContents: Hashable, Sendable {
+    public var maps: [String: [[UInt8]: [UInt8]]]
+
+    static let enforcePolicy: UInt32 = 1 << 0, allowReplies: UInt32 = 1 << 1
+    static let mustEncrypt: UInt32 = 1 << 0, quarantinedFlag: UInt32 = 1 << 1
+    public static let names = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_quarantine", "weft_policy"]
+
+    public init(_ state: DesiredNodeState) throws {
+        var maps = Dictionary(uniqueKeysWithValues: Self.names.map { ($0, [[UInt8]: [UInt8]]()) })
+        let quarantined = Set(state.quarantined)
+        // Policy is enforced when there is any; replies to allowed flows pass (stateless rule).
+        let flags = state.policy.isEmpty ? 0 : Self.enforcePolicy | Self.allowReplies
+        maps["weft_config"]![le32(0)] = be16(state.cluster.port) + [0, 0] + le32(DesiredEncryption.markTag) + le32(0xff00_0000) + le32(flags)
+        for (i, peer) in state.peers.enumerated() {
+            guard case .v4(let underlay)? = IPAddress(peer.underlay) else { throw DesiredStateError("peers[\(i)].underlay: the filters take IPv4 only") }
+            guard let mac = MACAddress(peer.vtepMAC) else { throw DesiredStateError("peers[\(i)].vtepMAC \"\(peer.vtepMAC)\" is not a MAC") }
+            var peerFlags: UInt32 = quarantined.contains(peer.index) ? Self.quarantinedFlag : 0
+            if peer.encrypt && state.cluster.encryption { peerFlags |= Self.mustEncrypt }
+            maps["weft_peers"]![be32(underlay)] = le32(peer.index) + le32(peerFlags)
+            maps["weft_vtep_macs"]![mac.bytes + [0, 0]] = le32(peer.index)
+            for cidr in peer.podCIDRs {
+                guard let prefix = IPPrefix(cidr), case .v4(let address) = prefix.address else { throw DesiredStateError("peers[\(i)].podCIDRs: \"\(cidr)\" is not an IPv4 prefix") }
+                maps["weft_pod_cidrs"]![le32(UInt32(prefix.length)) + be32(address)] = le32(peer.index)
+            }
+        }
+        for (i, entry) in state.ipcache.enumerated() {
+            guard let prefix = IPPrefix(entry.cidr), case .v4(let address) = prefix.address else { throw DesiredStateError("ipcache[\(i)].cidr \"\(entry.cidr)\" is not an IPv4 prefix") }
+            maps["weft_ipcache"]![le32(UInt32(prefix.length)) + be32(address)] = le32(entry.identity)
+        }
+        for index in quarantined { maps["weft_quarantine"]![le32(index)] = [1] }
+        for rule in state.policy {
+            let proto: UInt8 = ["tcp": 6, "udp": 17, "icmp": 1][rule.proto] ?? 0
+            let port = proto == 0 || proto == 1 ? 0 : rule.port
+            maps["weft_policy"]![le32(rule.source) + le32(rule.destination) + [proto, 0] + be16(port)] = [1]
+        }
+        self.maps = maps
+    }
+}
+
+private func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
+private func be32(_ v: UInt32) -> [UInt8] { le32(v).reversed() }
+private func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
+
+/// The loaded trust filters: both programs, their shared pinned maps, and their tc
+/// attachments (uplink ingress, overlay device ingress).
+public final class TrustFilters: @unchecked Sendable {
+    public let uplink: BPFObject
+    public let overlay: BPFObject
+
+    /// Loads `weft_uplink.o` and `weft_overlay.o` from `directory`, pinning (or reusing)
+    /// their maps under `pinRoot`.
+    public init(objects directory: String, pinRoot: String) throws {
+        uplink = try BPFObjectSpec(path: "\(directory)/weft_uplink.o", pinRoot: pinRoot).load()
+        overlay = try BPFObjectSpec(path: "\(directory)/weft_overlay.o", pinRoot: pinRoot).load()
+    }
+
+    /// Attaches both programs inside `namespace`, replacing different ones in place and
+    /// leaving identical ones alone; returns the number of attachments written.
+    public func attach(uplinkIndex: Int32, overlayIndex: Int32, namespace: String?) throws -> Int {
+        let uplinkFD = try uplink.programFD("weft_uplink_ingress"), overlayFD = try overlay.programFD("weft_overlay_ingress")
+        let attach: @Sendable () throws -> Int = {
+            let a = try TCAttachment(ifindex: uplinkIndex).attachIngress(programFD: uplinkFD)
+            let b = try TCAttachment(ifindex: overlayIndex).attachIngress(programFD: overlayFD)
+            return (a ? 1 : 0) + (b ? 1 : 0)
+        }
+        if let namespace { return try NetworkNamespace.run(in: namespace, attach) }
+        return try attach()
+    }
+
+    /// Makes every trust map hold exactly `desired`; returns the number of map writes.
+    public func sync(_ desired: TrustMapContents) throws -> Int {
+        var writes = 0
+        for name in TrustMapContents.names {
+            let map = try overlay.map(name)
+            let want = desired.maps[name] ?? [:]
+            let have = try map.entries()
+            for (key, value) in want where have[key] != value {
+                try map.update(key: key, value: value)
+                writes += 1
+            }
+            for key in have.keys where want[key] == nil && name != "weft_config" {
+                try map.delete(key: key)
+                writes += 1
+            }
+        }
+        return writes
+    }
+
+    public static let reasons = ["pass_uplink", "pass_overlay", "drop_unknown_source", "drop_quarantined", "drop_plaintext",
+                                 "drop_spoofed_source", "drop_policy", "drop_unknown_sender", "drop_malformed"]
+
+    /// Per-verdict counters summed over CPUs: reason → (packets, bytes).
+    public func counters() throws -> [(reason: String, packets: UInt64, bytes: UInt64)] {
+        let map = try overlay.map("weft_counters")
+        return try Self.reasons.enumerated().map { index, reason in
+            let perCPU = try map.lookup(key: le32(UInt32(index))) ?? []
+            let packets = perCPU.reduce(UInt64(0)) { $0 + u64($1, 0) }, bytes = perCPU.reduce(UInt64(0)) { $0 + u64($1, 8) }
+            return (reason, packets, bytes)
+        }
+    }
+}
+
+private func u64(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
+    (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
+}
