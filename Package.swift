@@ -10,6 +10,7 @@ let package = Package(
         .executable(name: "weftctl", targets: ["weftctl"]),
         .executable(name: "weft-bench-netlink", targets: ["weft-bench-netlink"]),
         .executable(name: "weft-agent", targets: ["weft-agent"]),
+        .executable(name: "weft-bench-agent", targets: ["weft-bench-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -43,6 +44,7 @@ let package = Package(
         .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel"]),
         .executableTarget(name: "weftctl", dependencies: ["WeftCtlKit"]),
         .executableTarget(name: "weft-bench-netlink", dependencies: ["Netlink"]),
+        .executableTarget(name: "weft-bench-agent", dependencies: ["WeftAgent", "WeftModel", "Netlink"]),
 
         .testTarget(
             name: "NetlinkTests",

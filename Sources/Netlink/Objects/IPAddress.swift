@@ -82,7 +82,15 @@ public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
-    public static func < (a: IPAddress, b: IPAddress) -> Bool { a.bytes.lexicographicallyPrecedes(b.bytes) }
+    /// IPv4 before IPv6, then numerically; no allocation (sorting large tables calls this a lot).
+    public static func < (a: IPAddress, b: IPAddress) -> Bool {
+        switch (a, b) {
+        case (.v4(let x), .v4(let y)): x < y
+        case (.v6(let xh, let xl), .v6(let yh, let yl)): (xh, xl) < (yh, yl)
+        case (.v4, .v6): true
+        case (.v6, .v4): false
+        }
+    }
 }
 
 /// An address with a prefix length: a route destination, an interface address, a selector.
