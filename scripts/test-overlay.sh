@@ -196,4 +196,31 @@ else
   fail "overlay: node3's counters: drop_policy=$policy drop_spoofed_source=$spoofed drop_quarantined=$quarantined"
 fi
 
+# --- weft-agent run: repair within a second, reload on file change, refuse a bad file ---
+f=$(desired 1)
+"$AGENT" run --desired "$f" -n "$(node 1)" --resync 60 2> "$TMP/run.log" &
+agent=$!
+sleep 1.5
+ip -n "$(node 1)" route del 10.244.3.0/24 proto 87
+sleep 1
+[ "$(ip -n "$(node 1)" -j route show 10.244.3.0/24 proto 87 | jq length)" = 1 ] \
+  && pass "overlay: weft-agent run put back a deleted route within a second" \
+  || fail "overlay: weft-agent run did not restore the deleted route ($(tail -2 "$TMP/run.log"))"
+desired 1 3 >/dev/null   # rewrite node1's file without node3
+sleep 2
+[ "$(ip -n "$(node 1)" -j route show 10.244.3.0/24 proto 87 | jq length)" = 0 ] && reach 1 a 10.244.2.10 \
+  && pass "overlay: weft-agent run applied the changed file (node3 removed, node2 kept)" \
+  || fail "overlay: weft-agent run did not apply the changed file ($(tail -2 "$TMP/run.log"))"
+echo '{"version":"1.0","revision":' > "$f"   # truncated: must be refused, nothing removed
+sleep 2
+if grep -q "desired state refused" "$TMP/run.log" && reach 1 a 10.244.2.10; then
+  pass "overlay: a malformed file is refused and logged; the datapath keeps working"
+else
+  fail "overlay: malformed file handling ($(tail -2 "$TMP/run.log"))"
+fi
+kill -TERM "$agent"; wait "$agent"; status=$?
+sed 's/^/  log: /' "$TMP/run.log" | head -8
+[ "$status" = 0 ] && reach 1 a 10.244.2.10 && pass "overlay: SIGTERM stops weft-agent run cleanly (exit 0) and the datapath stays" \
+  || fail "overlay: weft-agent run exit status $status after SIGTERM"
+
 exit "$rc"

@@ -1,0 +1,14 @@
+/// `weft-agent apply`: reconcile once, print every change and a summary; exit 1 if any
+/// change failed.
+func apply(_ options: Options) throws -> Int32 {
+    let state = try options.readDesiredState()
+    let reconciler = try options.reconciler()
+    let report = options.dryRun ? try reconciler.plan(state) : try reconciler.apply(state)
+    if let device = report.device { print(device) }
+    for change in report.xfrmChanges where !change.description.hasPrefix("delete") { print(change) }
+    for change in report.changes { print(change) }
+    for change in report.xfrmChanges where change.description.hasPrefix("delete") { print(change) }
+    for (change, error) in report.failures { print("failed: \(change): \(error)") }
+    print("revision \(state.revision): \(report.summary(dryRun: options.dryRun))")
+    return report.succeeded ? 0 : 1
+}

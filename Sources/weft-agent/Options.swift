@@ -1,0 +1,83 @@
+import Crypto
+import Foundation
+import Netlink
+import WeftAgent
+import WeftModel
+
+/// Command-line options shared by `apply` and `run`.
+struct Options {
+    static let usage = """
+        usage: weft-agent apply --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
+               weft-agent run   --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS]
+        """
+
+    var file: String?
+    var keyFile: String?
+    var namespace: String?
+    var dryRun = false
+    var bpfDirectory: String?
+    var pinRoot = "/sys/fs/bpf/weft"
+    var resync: Double = 30
+
+    init(_ arguments: [String]) throws {
+        var rest = arguments[...]
+        func value(_ flag: String) throws -> String {
+            guard let next = rest.popFirst() else { throw UsageError(message: "\(flag) needs a value") }
+            return next
+        }
+        while let argument = rest.popFirst() {
+            switch argument {
+            case "--desired": file = try value(argument)
+            case "--key": keyFile = try value(argument)
+            case "-n", "--netns": namespace = try value(argument)
+            case "--bpf": bpfDirectory = try value(argument)
+            case "--pin-root": pinRoot = try value(argument)
+            case "--dry-run": dryRun = true
+            case "--resync":
+                guard let seconds = Double(try value(argument)), seconds > 0 else { throw UsageError(message: "--resync takes seconds > 0") }
+                resync = seconds
+            default: throw UsageError(message: "unknown argument \"\(argument)\"")
+            }
+        }
+        guard file != nil else { throw UsageError(message: "--desired FILE is required") }
+    }
+
+    /// The node's key-agreement key. Errors name the file, never its contents.
+    func privateKey() throws -> P256.KeyAgreement.PrivateKey? {
+        guard let keyFile else { return nil }
+        guard let pem = FileManager.default.contents(atPath: keyFile).flatMap({ String(data: $0, encoding: .utf8) }),
+              let key = try? P256.KeyAgreement.PrivateKey(pemRepresentation: pem) else {
+            throw UsageError(message: "\(keyFile) is not a readable PEM P-256 private key")
+        }
+        return key
+    }
+
+    func reconciler() throws -> Reconciler {
+        let trust = dryRun ? nil : try bpfDirectory.map { try TrustFilters(objects: $0, pinRoot: pinRoot) }
+        return Reconciler(socket: try NetlinkSocket(family: .route, namespace: namespace),
+                          xfrm: try NetlinkSocket(family: .xfrm, namespace: namespace), privateKey: try privateKey(), trust: trust)
+    }
+
+    func readDesiredState() throws -> DesiredNodeState {
+        guard let file, let data = FileManager.default.contents(atPath: file) else {
+            throw UsageError(message: "cannot read \(file ?? "?")")
+        }
+        return try DesiredNodeState.decode(data)
+    }
+}
+
+struct UsageError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+extension ReconcileReport {
+    /// "changed 4 objects (neighbour +0 ~0 -1, …), 4 kernel writes, 0 failed"
+    func summary(dryRun: Bool) -> String {
+        let total = changes.count + xfrmChanges.count + (device == nil ? 0 : 1)
+        let counts = countsByKind.filter { $0.added + $0.replaced + $0.deleted > 0 }
+            .map { "\($0.kind) +\($0.added) ~\($0.replaced) -\($0.deleted)" }
+        return "\(dryRun ? "would change" : "changed") \(total) objects" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
+            + (dryRun ? "" : ", \(writes) kernel writes, \(failures.count) failed")
+    }
+}

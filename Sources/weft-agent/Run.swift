@@ -1,0 +1,104 @@
+import Dispatch
+import Foundation
+import Logging
+import Netlink
+import WeftAgent
+import WeftModel
+
+/// `weft-agent run`: reconcile whenever something may have changed, forever.
+///
+/// Wake-ups come from three sources into one semaphore: the desired-state file's
+/// modification time (polled twice a second), netlink events on the node's link,
+/// neighbour, route and nexthop groups (our own writes cause some too; the reconcile that
+/// follows finds nothing to do), and the periodic resync. Every reconcile compares whole
+/// state. A document that fails to decode or validate is logged and ignored: the previous
+/// one stays in force, and so does the datapath.
+func run(_ options: Options) throws -> Int32 {
+    LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+    var logger = Logger(label: "weft-agent")
+    logger[metadataKey: "netns"] = "\(options.namespace ?? "-")"
+    let reconciler = try options.reconciler()
+    let wake = DispatchSemaphore(value: 1)
+    try watchNetlink(options.namespace, wake: wake, logger: logger)
+    watchFile(options.file!, wake: wake)
+    stopOnSignals(logger: logger)
+
+    var current: DesiredNodeState?
+    var backoff = 1.0
+    while true {
+        let timeout = current == nil || backoff > 1 ? backoff : options.resync
+        _ = wake.wait(timeout: .now() + timeout)
+        while wake.wait(timeout: .now()) == .success {}  // coalesce a burst of wake-ups
+        do {
+            let state = try options.readDesiredState()
+            if state != current { logger.info("desired state loaded", metadata: ["revision": "\(state.revision)", "peers": "\(state.peers.count)"]) }
+            current = state
+        } catch {
+            logger.error("desired state refused; keeping the previous one", metadata: ["error": "\(error)"])
+        }
+        guard let state = current else { continue }
+        do {
+            let report = try reconciler.apply(state)
+            if report.writes > 0 || !report.succeeded {
+                logger.info("reconciled", metadata: ["revision": "\(state.revision)", "writes": "\(report.writes)",
+                                                     "failed": "\(report.failures.count)", "changes": "\(report.summary(dryRun: false))"])
+            }
+            for (change, error) in report.failures {
+                logger.warning("change failed; will retry", metadata: ["change": "\(change)", "error": "\(error)"])
+            }
+            backoff = report.succeeded ? 1 : min(backoff * 2, 30)
+        } catch {
+            logger.error("reconcile failed; will retry", metadata: ["error": "\(error)", "retry_s": "\(backoff)"])
+            backoff = min(backoff * 2, 30)
+        }
+    }
+}
+
+/// Wakes the loop on any link, neighbour, route or nexthop event in the namespace.
+private func watchNetlink(_ namespace: String?, wake: DispatchSemaphore, logger: Logger) throws {
+    let events = try NetlinkSocket(family: .route, namespace: namespace)
+    try events.subscribe([.link, .neighbour, .ipv4Route, .nexthop])
+    events.waitForeverForEvents()
+    Thread {
+        while true {
+            do throws(NetlinkError) { _ = try events.receive() } catch {
+                // An overrun lost events: a reconcile catches up with whatever they were.
+                if error.errno != .noBufferSpace { logger.error("netlink events stopped", metadata: ["error": "\(error)"]); return }
+            }
+            wake.signal()
+        }
+    }.start()
+}
+
+/// Wakes the loop when the file's modification time or size changes.
+private func watchFile(_ path: String, wake: DispatchSemaphore) {
+    Thread {
+        func stamp() -> String {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            return "\(attributes?[.modificationDate] ?? "-") \(attributes?[.size] ?? "-")"
+        }
+        var last = stamp()
+        while true {
+            Thread.sleep(forTimeInterval: 0.5)
+            let now = stamp()
+            if now != last { last = now; wake.signal() }
+        }
+    }.start()
+}
+
+/// SIGTERM and SIGINT end the process cleanly; the kernel state stays as it is, so the
+/// datapath keeps working until the next agent adopts it.
+private func stopOnSignals(logger: Logger) {
+    for signalNumber in [SIGTERM, SIGINT] {
+        signal(signalNumber, SIG_IGN)
+        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+        source.setEventHandler {
+            logger.info("stopping; the datapath stays in place", metadata: ["signal": "\(signalNumber)"])
+            exit(0)
+        }
+        source.resume()
+        retainedSignalSources.append(source)
+    }
+}
+
+nonisolated(unsafe) private var retainedSignalSources: [DispatchSourceSignal] = []
