@@ -196,6 +196,15 @@ else
   fail "overlay: node3's counters: drop_policy=$policy drop_spoofed_source=$spoofed drop_quarantined=$quarantined"
 fi
 
+WEFTCTL=${WEFTCTL:-.build/debug/weftctl}
+view=$("$WEFTCTL" -n "$(node 3)" -j bpf pin-root "$BPFFS/node3" 2>&1)
+if echo "$view" | jq -e --argjson p "$policy" '(.attached | map(.dev + ":" + .name) | sort) == ["uplink0:weft_uplink_ing", "weft0:weft_overlay_in"]
+    and .counters.drop_policy.packets == $p and .maps.weft_policy == 2 and .maps.weft_quarantine == 1' >/dev/null 2>&1; then
+  pass "overlay: weftctl bpf shows both filters attached, the map sizes and the counters bpftool reads"
+else
+  fail "overlay: weftctl bpf: $view"
+fi
+
 # --- weft-agent run: repair within a second, reload on file change, refuse a bad file ---
 f=$(desired 1)
 "$AGENT" run --desired "$f" -n "$(node 1)" --resync 60 2> "$TMP/run.log" &

@@ -1,8 +1,8 @@
 import CBPF
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// A map, by file descriptor (owned by its `BPFObject`). Keys and values are raw bytes in
 /// the layout the C side declares; callers encode them.
@@ -12,6 +12,19 @@ public struct BPFMap: Sendable {
     public let keySize: Int
     public let valueSize: Int
     public let perCPU: Bool
+
+    /// Opens a map pinned at `path` (the fd stays open for the life of the process).
+    public static func openPinned(_ path: String) throws -> BPFMap {
+        let fd = bpf_obj_get(path)
+        guard fd >= 0 else { throw BPFError("open pinned map \(path)", errno: errno) }
+        var info = bpf_map_info()
+        var length = UInt32(MemoryLayout<bpf_map_info>.size)
+        let result = bpf_obj_get_info_by_fd(fd, &info, &length)
+        guard result == 0 else { close(fd); throw BPFError("read map info of \(path)", errno: result) }
+        let type = bpf_map_type(rawValue: info.type)
+        return BPFMap(fd: fd, name: (path as NSString).lastPathComponent, keySize: Int(info.key_size), valueSize: Int(info.value_size),
+                      perCPU: type == BPF_MAP_TYPE_PERCPU_ARRAY || type == BPF_MAP_TYPE_PERCPU_HASH || type == BPF_MAP_TYPE_LRU_PERCPU_HASH)
+    }
 
     /// `bpf_map_update_elem(…, BPF_ANY)`: insert or overwrite.
     public func update(key: [UInt8], value: [UInt8]) throws {

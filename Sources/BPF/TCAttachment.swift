@@ -45,6 +45,32 @@ public struct TCAttachment: Hashable, Sendable {
         }
     }
 
+    /// The program attached at our handle and priority on ingress: (id, name), if any.
+    public func attachedIngressProgram() -> (id: UInt32, name: String)? {
+        withZeroedOptions(bpf_tc_hook.self) { hook in
+            hook.pointee.sz = MemoryLayout<bpf_tc_hook>.stride
+            hook.pointee.ifindex = ifindex
+            hook.pointee.attach_point = BPF_TC_INGRESS
+            let id: UInt32? = withZeroedOptions(bpf_tc_opts.self) { opts in
+                opts.pointee.sz = MemoryLayout<bpf_tc_opts>.stride
+                opts.pointee.handle = handle
+                opts.pointee.priority = priority
+                let previous = libbpf_set_print(nil)
+                defer { libbpf_set_print(previous) }
+                return bpf_tc_query(hook, opts) == 0 ? opts.pointee.prog_id : nil
+            }
+            guard let id else { return nil }
+            let fd = bpf_prog_get_fd_by_id(id)
+            guard fd >= 0 else { return (id, "?") }
+            defer { close(fd) }
+            var info = bpf_prog_info()
+            var length = UInt32(MemoryLayout<bpf_prog_info>.size)
+            guard bpf_obj_get_info_by_fd(fd, &info, &length) == 0 else { return (id, "?") }
+            let name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            return (id, name)
+        }
+    }
+
     /// The tag (hash of the instructions) of the program at our handle and priority.
     private func attachedTag(_ hook: UnsafeMutablePointer<bpf_tc_hook>) -> [UInt8]? {
         let id: UInt32? = withZeroedOptions(bpf_tc_opts.self) { opts in

@@ -18,6 +18,7 @@ public struct Invocation: Equatable, Sendable {
         Usage: weftctl [OPTIONS] OBJECT [show] [dev NAME] [table ID|all]
                weftctl [OPTIONS] monitor
                weftctl [OPTIONS] diff --desired FILE
+               weftctl [OPTIONS] bpf [pin-root DIR]
         OBJECT := { link | addr | fdb | neigh | route | nexthop | xfrm state | xfrm policy }
         OPTIONS := { -n NETNS | -j | -d | -4 | -6 | --show-keys | -h }
           -n NETNS     run in network namespace NETNS (as ip -n)

@@ -51,6 +51,7 @@ public struct WeftCtl {
         case "xfrm policy": try showXfrmPolicies()
         case "monitor": try Monitor(invocation: invocation, write: write).run()
         case "diff": try showDiff()
+        case "bpf": try showBPF()
         default: throw Invocation.UsageError(description: "unknown object \"\(invocation.object)\"; try \"weftctl -h\"")
         }
     }

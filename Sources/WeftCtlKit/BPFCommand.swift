@@ -1,0 +1,47 @@
+import BPF
+import Foundation
+import Netlink
+
+extension WeftCtl {
+    static let trustMaps = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_quarantine", "weft_policy"]
+    static let reasons = ["pass_uplink", "pass_overlay", "drop_unknown_source", "drop_quarantined", "drop_plaintext",
+                          "drop_spoofed_source", "drop_policy", "drop_unknown_sender", "drop_malformed"]
+
+    /// `weftctl bpf [pin-root DIR]`: which Weft filters are attached where (tc ingress,
+    /// handle 1, priority 1), how many entries each trust map holds, and the per-verdict
+    /// counters summed over CPUs.
+    func showBPF() throws {
+        try invocation.allowOnly(["pin-root"])
+        let root = try invocation.value(after: "pin-root") ?? BPFFeatures.bpffsRoot + "/weft"
+        let links = try routeSocket().dump(Link.self)
+        let indexes = links.map(\.index)
+        let query: @Sendable () -> [(Int32, UInt32, String)] = {
+            indexes.compactMap { index in TCAttachment(ifindex: index).attachedIngressProgram().map { (index, $0.id, $0.name) } }
+        }
+        let attached = try invocation.namespace.map { try NetworkNamespace.run(in: $0, query) } ?? query()
+        let names = LinkNames(links)
+        var maps: [(String, Int)] = []
+        for name in Self.trustMaps {
+            let map = try BPFMap.openPinned("\(root)/\(name)")
+            maps.append((name, try map.keys().count))
+        }
+        let counterMap = try BPFMap.openPinned("\(root)/weft_counters")
+        let counters = try Self.reasons.enumerated().map { index, reason -> (String, UInt64, UInt64) in
+            let key = withUnsafeBytes(of: UInt32(index).littleEndian) { Array($0) }
+            let perCPU = try counterMap.lookup(key: key) ?? []
+            func field(_ offset: Int) -> UInt64 { perCPU.reduce(0) { sum, v in sum + (0..<8).reduce(UInt64(0)) { $0 | UInt64(v[offset + $1]) << (8 * UInt64($1)) } } }
+            return (reason, field(0), field(8))
+        }
+        if invocation.json {
+            write(JSON.object([
+                ("attached", .array(attached.map { .object([("dev", .string(names[$0.0] ?? "?")), ("direction", .string("ingress")), ("id", .unsigned(UInt64($0.1))), ("name", .string($0.2))]) })),
+                ("maps", .object(maps.map { ($0.0, .unsigned(UInt64($0.1))) })),
+                ("counters", .object(counters.map { ($0.0, .object([("packets", .unsigned($0.1)), ("bytes", .unsigned($0.2))])) })),
+            ]).rendered())
+            return
+        }
+        for (index, id, name) in attached { write("\(names[index] ?? "?") ingress: \(name) id \(id)") }
+        write("maps: " + maps.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
+        for (reason, packets, bytes) in counters { write("\(reason) packets \(packets) bytes \(bytes)") }
+    }
+}
