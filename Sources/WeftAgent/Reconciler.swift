@@ -103,7 +103,7 @@ public struct Reconciler: Sendable {
         if let trust {
             // Maps first, then attach: a newly attached filter never sees empty maps.
             report.writes += try trust.sync(TrustMapContents(state))
-            let uplink = try socket.link(named: state.node.uplink).index
+            let uplink = Int32(bitPattern: desired.device.underlayIndex ?? 0)
             report.writes += try trust.attach(uplinkIndex: uplink, overlayIndex: device.index, namespace: socket.namespace)
         }
         return report

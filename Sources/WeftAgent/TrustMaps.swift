@@ -98,8 +98,12 @@ public final class TrustFilters: @unchecked Sendable {
 
     /// Per-verdict counters summed over CPUs: reason → (packets, bytes).
     public func counters() throws -> [(reason: String, packets: UInt64, bytes: UInt64)] {
-        let map = try overlay.map("weft_counters")
-        return try Self.reasons.enumerated().map { index, reason in
+        try Self.counters(in: try overlay.map("weft_counters"))
+    }
+
+    /// Reads `weft_counters` (`struct weft_counter { u64 packets; u64 bytes; }` per CPU).
+    public static func counters(in map: BPFMap) throws -> [(reason: String, packets: UInt64, bytes: UInt64)] {
+        try reasons.enumerated().map { index, reason in
             let perCPU = try map.lookup(key: le32(UInt32(index))) ?? []
             let packets = perCPU.reduce(UInt64(0)) { $0 + u64($1, 0) }, bytes = perCPU.reduce(UInt64(0)) { $0 + u64($1, 8) }
             return (reason, packets, bytes)

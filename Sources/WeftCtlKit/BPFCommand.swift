@@ -1,12 +1,9 @@
 import BPF
 import Foundation
 import Netlink
+import WeftAgent
 
 extension WeftCtl {
-    static let trustMaps = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_quarantine", "weft_policy"]
-    static let reasons = ["pass_uplink", "pass_overlay", "drop_unknown_source", "drop_quarantined", "drop_plaintext",
-                          "drop_spoofed_source", "drop_policy", "drop_unknown_sender", "drop_malformed"]
-
     /// `weftctl bpf [pin-root DIR]`: which Weft filters are attached where (tc ingress,
     /// handle 1, priority 1), how many entries each trust map holds, and the per-verdict
     /// counters summed over CPUs.
@@ -21,17 +18,11 @@ extension WeftCtl {
         let attached = try invocation.namespace.map { try NetworkNamespace.run(in: $0, query) } ?? query()
         let names = LinkNames(links)
         var maps: [(String, Int)] = []
-        for name in Self.trustMaps {
+        for name in TrustMapContents.names {
             let map = try BPFMap.openPinned("\(root)/\(name)")
             maps.append((name, try map.keys().count))
         }
-        let counterMap = try BPFMap.openPinned("\(root)/weft_counters")
-        let counters = try Self.reasons.enumerated().map { index, reason -> (String, UInt64, UInt64) in
-            let key = withUnsafeBytes(of: UInt32(index).littleEndian) { Array($0) }
-            let perCPU = try counterMap.lookup(key: key) ?? []
-            func field(_ offset: Int) -> UInt64 { perCPU.reduce(0) { sum, v in sum + (0..<8).reduce(UInt64(0)) { $0 | UInt64(v[offset + $1]) << (8 * UInt64($1)) } } }
-            return (reason, field(0), field(8))
-        }
+        let counters = try TrustFilters.counters(in: try BPFMap.openPinned("\(root)/weft_counters"))
         if invocation.json {
             write(JSON.object([
                 ("attached", .array(attached.map { .object([("dev", .string(names[$0.0] ?? "?")), ("direction", .string("ingress")), ("id", .unsigned(UInt64($0.1))), ("name", .string($0.2))]) })),
