@@ -25,11 +25,10 @@ public struct TCAttachment: Hashable, Sendable {
     /// already attached there; returns whether it wrote anything.
     @discardableResult
     public func attachIngress(programFD: Int32) throws -> Bool {
-        try withZeroedOptions(bpf_tc_hook.self) { hook in
-            hook.pointee.sz = MemoryLayout<bpf_tc_hook>.stride
-            hook.pointee.ifindex = ifindex
-            hook.pointee.attach_point = BPF_TC_INGRESS
-            if let attached = attachedTag(hook), attached == Self.tag(of: programFD) { return false }
+        try withIngressHook { hook in
+            if let attached = attachedProgram(hook), Self.info(of: attached.fd)?.tag == Self.info(of: programFD)?.tag {
+                return false
+            }
             let created = bpf_tc_hook_create(hook)
             if created != 0 && created != -EEXIST { throw BPFError("create clsact on ifindex \(ifindex)", errno: created) }
             let attached = withZeroedOptions(bpf_tc_opts.self) { opts in
@@ -47,32 +46,24 @@ public struct TCAttachment: Hashable, Sendable {
 
     /// The program attached at our handle and priority on ingress: (id, name), if any.
     public func attachedIngressProgram() -> (id: UInt32, name: String)? {
-        withZeroedOptions(bpf_tc_hook.self) { hook in
-            hook.pointee.sz = MemoryLayout<bpf_tc_hook>.stride
-            hook.pointee.ifindex = ifindex
-            hook.pointee.attach_point = BPF_TC_INGRESS
-            let id: UInt32? = withZeroedOptions(bpf_tc_opts.self) { opts in
-                opts.pointee.sz = MemoryLayout<bpf_tc_opts>.stride
-                opts.pointee.handle = handle
-                opts.pointee.priority = priority
-                let previous = libbpf_set_print(nil)
-                defer { libbpf_set_print(previous) }
-                return bpf_tc_query(hook, opts) == 0 ? opts.pointee.prog_id : nil
-            }
-            guard let id else { return nil }
-            let fd = bpf_prog_get_fd_by_id(id)
-            guard fd >= 0 else { return (id, "?") }
-            defer { close(fd) }
-            var info = bpf_prog_info()
-            var length = UInt32(MemoryLayout<bpf_prog_info>.size)
-            guard bpf_obj_get_info_by_fd(fd, &info, &length) == 0 else { return (id, "?") }
-            let name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            return (id, name)
+        withIngressHook { hook in
+            guard let attached = attachedProgram(hook) else { return nil }
+            return (attached.id, Self.info(of: attached.fd)?.name ?? "?")
         }
     }
 
-    /// The tag (hash of the instructions) of the program at our handle and priority.
-    private func attachedTag(_ hook: UnsafeMutablePointer<bpf_tc_hook>) -> [UInt8]? {
+    private func withIngressHook<R>(_ body: (UnsafeMutablePointer<bpf_tc_hook>) throws -> R) rethrows -> R {
+        try withZeroedOptions(bpf_tc_hook.self) { hook in
+            hook.pointee.sz = MemoryLayout<bpf_tc_hook>.stride
+            hook.pointee.ifindex = ifindex
+            hook.pointee.attach_point = BPF_TC_INGRESS
+            return try body(hook)
+        }
+    }
+
+    /// The id of the program at our handle and priority, and an fd for it (closed when the
+    /// returned value is released).
+    private func attachedProgram(_ hook: UnsafeMutablePointer<bpf_tc_hook>) -> (id: UInt32, fd: ProgramFD)? {
         let id: UInt32? = withZeroedOptions(bpf_tc_opts.self) { opts in
             opts.pointee.sz = MemoryLayout<bpf_tc_opts>.stride
             opts.pointee.handle = handle
@@ -85,15 +76,25 @@ public struct TCAttachment: Hashable, Sendable {
         }
         guard let id else { return nil }
         let fd = bpf_prog_get_fd_by_id(id)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        return Self.tag(of: fd)
+        return fd >= 0 ? (id, ProgramFD(fd)) : nil
     }
 
-    static func tag(of programFD: Int32) -> [UInt8]? {
+    /// A program's tag (hash of its instructions) and name, from `bpf_obj_get_info_by_fd`.
+    static func info(of programFD: ProgramFD) -> (tag: [UInt8], name: String)? { info(of: programFD.fd) }
+
+    static func info(of programFD: Int32) -> (tag: [UInt8], name: String)? {
         var info = bpf_prog_info()
         var length = UInt32(MemoryLayout<bpf_prog_info>.size)
         guard bpf_obj_get_info_by_fd(programFD, &info, &length) == 0 else { return nil }
-        return withUnsafeBytes(of: info.tag) { Array($0) }
+        let tag = withUnsafeBytes(of: info.tag) { Array($0) }
+        let name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        return (tag, name)
     }
+}
+
+/// An fd from `bpf_prog_get_fd_by_id`, closed on release.
+final class ProgramFD {
+    let fd: Int32
+    init(_ fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
 }
