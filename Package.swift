@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
@@ -40,7 +41,8 @@ let package = Package(
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
         .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
         .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel", .product(name: "Crypto", package: "swift-crypto"),
-                                                             .product(name: "Logging", package: "swift-log")]),
+                                                             .product(name: "Logging", package: "swift-log"),
+                                                             .product(name: "Prometheus", package: "swift-prometheus")]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
         .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel"]),

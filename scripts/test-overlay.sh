@@ -207,9 +207,20 @@ fi
 
 # --- weft-agent run: repair within a second, reload on file change, refuse a bad file ---
 f=$(desired 1)
-"$AGENT" run --desired "$f" -n "$(node 1)" --resync 60 2> "$TMP/run.log" &
+port=$((20000 + RANDOM % 20000))
+"$AGENT" run --desired "$f" -n "$(node 1)" --resync 60 --metrics-port "$port" 2> "$TMP/run.log" &
 agent=$!
 sleep 1.5
+http_get() {  # http_get PATH -> status line and body, over bash's /dev/tcp (loopback only)
+  exec 3<>"/dev/tcp/127.0.0.1/$port" && printf 'GET %s HTTP/1.0\r\n\r\n' "$1" >&3 && cat <&3; exec 3<&-
+}
+metrics=$(http_get /metrics) health=$(http_get /healthz | head -1)
+if echo "$metrics" | grep -q '^weft_agent_reconciles_total [1-9]' && echo "$metrics" | grep -q '^weft_agent_applied_revision 1' \
+   && [[ $health == *"200 OK"* ]]; then
+  pass "overlay: weft-agent run serves /metrics (reconciles, applied revision) and /healthz 200 on 127.0.0.1"
+else
+  fail "overlay: metrics/healthz: $health / $(echo "$metrics" | grep '^weft' | head -3 | tr '\n' ' ')"
+fi
 ip -n "$(node 1)" route del 10.244.3.0/24 proto 87
 sleep 1
 [ "$(ip -n "$(node 1)" -j route show 10.244.3.0/24 proto 87 | jq length)" = 1 ] \

@@ -8,7 +8,7 @@ import WeftModel
 struct Options {
     static let usage = """
         usage: weft-agent apply --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
-               weft-agent run   --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS]
+               weft-agent run   --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS] [--metrics-port PORT]
         """
 
     var file: String?
@@ -18,6 +18,8 @@ struct Options {
     var bpfDirectory: String?
     var pinRoot = "/sys/fs/bpf/weft"
     var resync: Double = 30
+    /// `run` serves /metrics and /healthz here (loopback only by default).
+    var metricsPort: UInt16 = 9464
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -33,6 +35,9 @@ struct Options {
             case "--bpf": bpfDirectory = try value(argument)
             case "--pin-root": pinRoot = try value(argument)
             case "--dry-run": dryRun = true
+            case "--metrics-port":
+                guard let port = UInt16(try value(argument)), port > 0 else { throw UsageError(message: "--metrics-port takes 1-65535") }
+                metricsPort = port
             case "--resync":
                 guard let seconds = Double(try value(argument)), seconds > 0 else { throw UsageError(message: "--resync takes seconds > 0") }
                 resync = seconds

@@ -18,6 +18,8 @@ func run(_ options: Options) throws -> Int32 {
     var logger = Logger(label: "weft-agent")
     logger[metadataKey: "netns"] = "\(options.namespace ?? "-")"
     let reconciler = try options.reconciler()
+    let metrics = AgentMetrics(resync: options.resync)
+    try metrics.serve(port: options.metricsPort)
     let wake = DispatchSemaphore(value: 1)
     try watchNetlink(options.namespace, wake: wake, logger: logger)
     watchFile(options.file!, wake: wake)
@@ -29,16 +31,25 @@ func run(_ options: Options) throws -> Int32 {
         let timeout = current == nil || backoff > 1 ? backoff : options.resync
         _ = wake.wait(timeout: .now() + timeout)
         while wake.wait(timeout: .now()) == .success {}  // coalesce a burst of wake-ups
+        metrics.loopAlive()
         do {
             let state = try options.readDesiredState()
             if state != current { logger.info("desired state loaded", metadata: ["revision": "\(state.revision)", "peers": "\(state.peers.count)"]) }
             current = state
+            metrics.desiredRevision.set(Double(state.revision))
         } catch {
             logger.error("desired state refused; keeping the previous one", metadata: ["error": "\(error)"])
         }
         guard let state = current else { continue }
         do {
+            let start = Date()
             let report = try reconciler.apply(state)
+            metrics.reconciles.increment()
+            metrics.reconcileSeconds.set(Date().timeIntervalSince(start))
+            metrics.kernelWrites.increment(by: Int64(report.writes))
+            metrics.failedChanges.increment(by: Int64(report.failures.count))
+            if report.succeeded { metrics.appliedRevision.set(Double(state.revision)) }
+            if let trust = reconciler.trust { metrics.record(verdicts: try trust.counters()) }
             if report.writes > 0 || !report.succeeded {
                 logger.info("reconciled", metadata: ["revision": "\(state.revision)", "writes": "\(report.writes)",
                                                      "failed": "\(report.failures.count)", "changes": "\(report.summary(dryRun: false))"])
@@ -48,6 +59,7 @@ func run(_ options: Options) throws -> Int32 {
             }
             backoff = report.succeeded ? 1 : min(backoff * 2, 30)
         } catch {
+            metrics.reconcileFailures.increment()
             logger.error("reconcile failed; will retry", metadata: ["error": "\(error)", "retry_s": "\(backoff)"])
             backoff = min(backoff * 2, 30)
         }

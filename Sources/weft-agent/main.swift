@@ -1,12 +1,13 @@
 // weft-agent: makes this node's kernel match its desired state.
 //
 //   weft-agent apply --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
-//   weft-agent run   --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS]
+//   weft-agent run   --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS] [--metrics-port PORT]
 //
 // apply reconciles once and exits (non-zero if any change failed). run keeps the kernel
 // reconciled: on a change of FILE, on netlink events (someone deleted a Weft object), and
 // every --resync seconds; failed changes are retried with backoff; SIGTERM/SIGINT stop it
-// and leave the datapath in place. The controller stream replaces FILE with the control plane.
+// and leave the datapath in place; /metrics (Prometheus) and /healthz are served on
+// 127.0.0.1:PORT (9464). The controller stream replaces FILE with the control plane.
 // --key: this node's P-256 key-agreement private key (PEM), needed when peers encrypt.
 // --bpf: directory with weft_uplink.o and weft_overlay.o (scripts/build-bpf); with it the
 //        trust filters are attached and their maps (pinned under --pin-root) filled.
