@@ -65,12 +65,7 @@ public struct Address: NetlinkObject {
     }
 
     public static func dumpRequest(family: AddressFamily) -> Request {
-        var message = MessageBuilder(type: .getAddr, flags: [.request, .dump])
-        message.body { w in
-            w.u8(family.rawValue)
-            w.zeros(7)
-        }
-        return Request(bytes: message.finish(), summary: "dump addresses")
+        Request.dump(.getAddr, family: family, headerSize: 8, summary: "dump addresses")
     }
 
     public init(decoding message: Message) throws(WireError) {

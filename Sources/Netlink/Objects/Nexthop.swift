@@ -52,12 +52,7 @@ public struct Nexthop: NetlinkObject {
     }
 
     public static func dumpRequest(family: AddressFamily) -> Request {
-        var message = MessageBuilder(type: .getNexthop, flags: [.request, .dump])
-        message.body { w in
-            w.u8(family.rawValue)
-            w.zeros(7)
-        }
-        return Request(bytes: message.finish(), summary: "dump nexthops")
+        Request.dump(.getNexthop, family: family, headerSize: 8, summary: "dump nexthops")
     }
 
     public init(decoding message: Message) throws(WireError) {

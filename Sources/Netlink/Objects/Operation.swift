@@ -31,6 +31,17 @@ public struct Request: Sendable {
         self.summary = summary
     }
 
+    /// A dump request whose family header is the family byte followed by zeros (ifaddrmsg,
+    /// rtmsg, nhmsg): what `ip addr/route/nexthop show` send.
+    static func dump(_ type: MessageType, family: AddressFamily, headerSize: Int, summary: String) -> Request {
+        var message = MessageBuilder(type: type, flags: [.request, .dump])
+        message.body { w in
+            w.u8(family.rawValue)
+            w.zeros(headerSize - 1)
+        }
+        return Request(bytes: message.finish(), summary: summary)
+    }
+
     public var type: MessageType { MessageType(UInt16(bytes[4]) | UInt16(bytes[5]) << 8) }
     public var flags: MessageFlags { MessageFlags(rawValue: UInt16(bytes[6]) | UInt16(bytes[7]) << 8) }
 }

@@ -161,12 +161,7 @@ public struct Route: NetlinkObject {
     }
 
     public static func dumpRequest(family: AddressFamily) -> Request {
-        var message = MessageBuilder(type: .getRoute, flags: [.request, .dump])
-        message.body { w in
-            w.u8(family.rawValue)
-            w.zeros(11)
-        }
-        return Request(bytes: message.finish(), summary: "dump routes")
+        Request.dump(.getRoute, family: family, headerSize: 12, summary: "dump routes")
     }
 
     public init(decoding message: Message) throws(WireError) {
