@@ -29,39 +29,62 @@ public struct DesiredEncryption: Hashable, Sendable {
         public var description: String
     }
 
-    public init(_ state: DesiredNodeState, privateKey: P256.KeyAgreement.PrivateKey?) throws {
+    public init(_ state: DesiredNodeState, privateKey: P256.KeyAgreement.PrivateKey?, cache: SharedSecretCache? = nil) throws {
         guard state.cluster.encryption else { return }
         let node = state.node
         guard let local = IPAddress(node.underlay) else { throw Error(description: "node.underlay \"\(node.underlay)\" is not an address") }
-        let incarnation = node.incarnation ?? ""
+        let lifetime = Self.lifetime(state.cluster.saLimits ?? .default)
+        var used: Set<SharedSecretCache.Entry> = []
+        defer { cache?.retainOnly(used) }
         for (i, peer) in state.peers.enumerated() where peer.encrypt {
             guard let privateKey else { throw Error(description: "peers[\(i)] (\(peer.name)) must encrypt, but the agent has no key-agreement key (--key)") }
-            guard let outPlan = peer.outbound, let inPlan = peer.inbound else {
+            guard let outPlan = peer.activeOutbound, !peer.activeInbound.isEmpty else {
                 throw Error(description: "peers[\(i)] (\(peer.name)) must encrypt but has no outbound/inbound SA plan")
             }
-            guard let encoded = peer.keyAgreementPublicKey, let raw = Data(base64Encoded: encoded),
-                  let publicKey = try? P256.KeyAgreement.PublicKey(x963Representation: raw) else {
-                throw Error(description: "peers[\(i)].keyAgreementPublicKey is not a base64 P-256 public key")
-            }
+            guard let encoded = peer.keyAgreementPublicKey else { throw Error(description: "peers[\(i)].keyAgreementPublicKey is missing") }
             guard let remote = IPAddress(peer.underlay) else { throw Error(description: "peers[\(i)].underlay \"\(peer.underlay)\" is not an address") }
             let reqid = Self.reqid(peerIndex: peer.index)
             let port = state.cluster.port
+            func key(_ plan: SAPlan, outbound: Bool) throws -> SecretBytes {
+                let (source, destination) = outbound ? (node.name, peer.name) : (peer.name, node.name)
+                let (from, to) = outbound ? (local, remote) : (remote, local)
+                let context = TrafficKeys.Context(
+                    clusterID: state.cluster.id, epoch: plan.epoch, spi: plan.spi, source: source, destination: destination,
+                    sourceIncarnation: (outbound ? node.incarnation : peer.incarnation) ?? "",
+                    sourceAddress: from.description, destinationAddress: to.description)
+                used.insert(SharedSecretCache.Entry(peerKey: encoded, context: context))
+                let derive = {
+                    guard let raw = Data(base64Encoded: encoded), let publicKey = try? P256.KeyAgreement.PublicKey(x963Representation: raw) else {
+                        throw Error(description: "peers[\(i)].keyAgreementPublicKey is not a base64 P-256 public key")
+                    }
+                    return try TrafficKeys.derive(privateKey: privateKey, peerPublicKey: publicKey, context: context)
+                }
+                return try cache?.key(peerKey: encoded, context: context, derive: derive) ?? derive()
+            }
 
-            let outKey = try TrafficKeys.derive(privateKey: privateKey, peerPublicKey: publicKey, context: .init(
-                clusterID: state.cluster.id, epoch: outPlan.epoch, spi: outPlan.spi, source: node.name, destination: peer.name,
-                sourceIncarnation: incarnation))
-            let inKey = try TrafficKeys.derive(privateKey: privateKey, peerPublicKey: publicKey, context: .init(
-                clusterID: state.cluster.id, epoch: inPlan.epoch, spi: inPlan.spi, source: peer.name, destination: node.name,
-                sourceIncarnation: peer.incarnation ?? ""))
-
-            var out = Self.sa(from: local, to: remote, spi: outPlan.spi, reqid: reqid, key: outKey, port: port)
+            var out = Self.sa(from: local, to: remote, spi: outPlan.spi, reqid: reqid, key: try key(outPlan, outbound: true), port: port)
             out.replayWindow = 0
-            var inbound = Self.sa(from: remote, to: local, spi: inPlan.spi, reqid: reqid, key: inKey, port: port)
-            inbound.outputMark = Self.mark(peerIndex: peer.index)
-            states += [out, inbound]
+            out.lifetime = lifetime
+            states.append(out)
+            // Both inbound generations during a rotation: the peer may send with either.
+            for inPlan in peer.activeInbound {
+                var inbound = Self.sa(from: remote, to: local, spi: inPlan.spi, reqid: reqid, key: try key(inPlan, outbound: false), port: port)
+                inbound.outputMark = Self.mark(peerIndex: peer.index)
+                inbound.lifetime = lifetime
+                states.append(inbound)
+            }
             policies += [Self.policy(.out, from: local, to: remote, reqid: reqid, port: port),
                          Self.policy(.in, from: remote, to: local, reqid: reqid, port: port)]
         }
+    }
+
+    static func lifetime(_ limits: SALimits) -> XfrmLifetime {
+        var lifetime = XfrmLifetime()
+        lifetime.softPacketLimit = limits.softPackets
+        lifetime.hardPacketLimit = limits.hardPackets
+        lifetime.softByteLimit = limits.softBytes ?? XfrmLifetime.infinite
+        lifetime.hardByteLimit = limits.hardBytes ?? XfrmLifetime.infinite
+        return lifetime
     }
 
     static func sa(from source: IPAddress, to destination: IPAddress, spi: UInt32, reqid: UInt32, key: SecretBytes, port: UInt16) -> XfrmState {
@@ -101,12 +124,15 @@ struct PolicyKey: Hashable, Comparable {
 /// One XFRM change, in the order to apply.
 public enum XfrmChange: Hashable, Sendable, CustomStringConvertible {
     case addState(XfrmState), deleteState(XfrmState)
+    /// XFRM_MSG_UPDSA: new limits or output mark on a live SA; key and counters stay.
+    case updateState(XfrmState)
     case addPolicy(XfrmPolicy), replacePolicy(XfrmPolicy), deletePolicy(XfrmPolicy)
 
     public var description: String {
         switch self {
         case .addState(let s): "add xfrm state \(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))"
         case .deleteState(let s): "delete xfrm state \(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))"
+        case .updateState(let s): "update xfrm state \(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))"
         case .addPolicy(let p): "add xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
         case .replacePolicy(let p): "replace xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
         case .deletePolicy(let p): "delete xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
@@ -117,6 +143,7 @@ public enum XfrmChange: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .addState(let s): s.request(.add)
         case .deleteState(let s): s.request(.delete)
+        case .updateState(let s): s.request(.replace)
         case .addPolicy(let p): p.request(.add)
         case .replacePolicy(let p): p.request(.replace)
         case .deletePolicy(let p): p.request(.delete)
@@ -128,9 +155,13 @@ public enum XfrmChange: Hashable, Sendable, CustomStringConvertible {
 /// Weft's range.
 func isWeftReqid(_ reqid: UInt32) -> Bool { reqid & 0xff00_0000 == Ownership.nexthopIDBase }
 
-/// Pure XFRM diff. SAs are compared by (destination, SPI) and content; an SA whose content
-/// differs is deleted and added again (the kernel cannot change an SA's key in place).
-/// Order: SAs before the policies that use them; on removal, policies first.
+/// Pure XFRM diff. SAs are compared by (destination, SPI) and content. Limits and the
+/// output mark are updated in place (the key and the sequence counter stay); any other
+/// difference deletes the SA and adds it again, which the reconciler allows only with a
+/// key never installed before (`SALedger`).
+/// Order: SAs before the policies that use them; on removal, policies first. A rotated
+/// outbound SA (new SPI) is added before the old one is removed: the kernel picks the
+/// newest matching SA, so traffic moves over without a gap.
 public func diffXfrm(desired: DesiredEncryption, observedStates: [XfrmState], observedPolicies: [XfrmPolicy]) -> (adds: [XfrmChange], deletes: [XfrmChange]) {
     let want = Dictionary(desired.states.map { (StateKey($0), $0) }, uniquingKeysWith: { a, _ in a })
     let have = Dictionary(observedStates.filter { isWeftReqid($0.reqid) }.map { (StateKey($0), $0) }, uniquingKeysWith: { a, _ in a })
@@ -138,16 +169,24 @@ public func diffXfrm(desired: DesiredEncryption, observedStates: [XfrmState], ob
     let havePolicies = Dictionary(observedPolicies.filter { $0.templates.contains { isWeftReqid($0.reqid) } }.map { (PolicyKey($0), $0) },
                                   uniquingKeysWith: { a, _ in a })
     var adds: [XfrmChange] = [], deletes: [XfrmChange] = []
-    for key in want.keys.sorted() {
-        let state = want[key]!
+    // Desired order (peer by peer) for what is wanted; sorted order for what is stale.
+    var seenStates: Set<StateKey> = []
+    for state in desired.states where seenStates.insert(StateKey(state)).inserted {
+        let key = StateKey(state)
         if let current = have[key] {
-            if !sameSA(current, state) { deletes.append(.deleteState(current)); adds.append(.addState(state)) }
+            if !sameSA(current, state) {
+                deletes.append(.deleteState(current))
+                adds.append(.addState(state))
+            } else if current.lifetime.limits != state.lifetime.limits || current.outputMark != state.outputMark {
+                adds.append(.updateState(state))
+            }
         } else {
             adds.append(.addState(state))
         }
     }
-    for key in wantPolicies.keys.sorted() {
-        let policy = wantPolicies[key]!
+    var seenPolicies: Set<PolicyKey> = []
+    for policy in desired.policies where seenPolicies.insert(PolicyKey(policy)).inserted {
+        let key = PolicyKey(policy)
         if let current = havePolicies[key] {
             if current.templates != policy.templates || current.priority != policy.priority { adds.append(.replacePolicy(policy)) }
         } else {
@@ -161,8 +200,14 @@ public func diffXfrm(desired: DesiredEncryption, observedStates: [XfrmState], ob
     return (adds: deletes + adds, deletes: stalePolicies + staleStates)
 }
 
-/// Compares what Weft sets; kernel-filled fields (counters, replay stats) are ignored.
+/// Compares the fields that cannot change on a live SA; kernel-filled fields (counters,
+/// replay stats) and the updatable ones (limits, output mark) are not compared.
 func sameSA(_ a: XfrmState, _ b: XfrmState) -> Bool {
-    a.source == b.source && a.reqid == b.reqid && a.aead == b.aead && a.outputMark == b.outputMark
+    a.source == b.source && a.reqid == b.reqid && a.aead == b.aead
         && a.selector.destinationPort == b.selector.destinationPort && a.mode == b.mode
+}
+
+extension XfrmLifetime {
+    /// The packet and byte limits Weft sets (soft, hard).
+    var limits: [UInt64] { [softPacketLimit, hardPacketLimit, softByteLimit, hardByteLimit] }
 }

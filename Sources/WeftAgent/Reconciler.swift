@@ -12,8 +12,10 @@ public struct ReconcileReport: Sendable {
     /// Netlink requests sent (0 when the kernel already matched).
     public var writes = 0
     public var failures: [(change: String, error: NetlinkError)] = []
+    /// Changes the agent would not make (an SA key installed before: see `SALedger`).
+    public var refused: [(change: String, reason: String)] = []
 
-    public var succeeded: Bool { failures.isEmpty }
+    public var succeeded: Bool { failures.isEmpty && refused.isEmpty }
 
     /// "neighbour +2 ~0 -1, route +4 ~1 -0" style counts per kind, for logs and CLIs.
     public var countsByKind: [(kind: String, added: Int, replaced: Int, deleted: Int)] {
@@ -21,6 +23,15 @@ public struct ReconcileReport: Sendable {
         return kinds.map { kind in
             let of = changes.filter { $0.kind == kind }
             return (kind, Self.count(of, "add"), Self.count(of, "replace"), Self.count(of, "delete"))
+        }
+    }
+
+    /// The same for XFRM states and policies ("~" counts in-place updates and replaces).
+    public var xfrmCountsByKind: [(kind: String, added: Int, replaced: Int, deleted: Int)] {
+        ["state", "policy"].map { kind in
+            let of = xfrmChanges.map(\.description).filter { $0.contains("xfrm \(kind) ") }
+            return ("xfrm \(kind)", of.filter { $0.hasPrefix("add") }.count,
+                    of.filter { $0.hasPrefix("update") || $0.hasPrefix("replace") }.count, of.filter { $0.hasPrefix("delete") }.count)
         }
     }
 
@@ -41,20 +52,43 @@ public struct Reconciler: Sendable {
     nonisolated(unsafe) public let privateKey: P256.KeyAgreement.PrivateKey?
     /// The eBPF trust filters to attach and fill; nil leaves tc and BPF alone.
     public let trust: TrustFilters?
+    /// Keys installed before, never to be installed again. The default lives in memory
+    /// only; the agent passes one persisted in its state directory.
+    public let ledger: SALedger
+    private let secrets = SharedSecretCache()
 
     public init(socket: NetlinkSocket, xfrm: NetlinkSocket? = nil, privateKey: P256.KeyAgreement.PrivateKey? = nil,
-                trust: TrustFilters? = nil) {
+                trust: TrustFilters? = nil, ledger: SALedger? = nil) {
         self.socket = socket
         self.xfrm = xfrm
         self.privateKey = privateKey
         self.trust = trust
+        self.ledger = ledger ?? (try! SALedger(path: nil))
     }
 
-    /// XFRM additions and removals for `state` (empty when XFRM is not managed).
-    private func planXfrm(_ state: DesiredNodeState) throws -> (adds: [XfrmChange], deletes: [XfrmChange]) {
-        guard let xfrm else { return ([], []) }
-        let desired = try DesiredEncryption(state, privateKey: privateKey)
-        return diffXfrm(desired: desired, observedStates: try xfrm.dump(XfrmState.self), observedPolicies: try xfrm.dump(XfrmPolicy.self))
+    /// XFRM additions and removals for `state` (empty when XFRM is not managed), with the
+    /// additions that would install a known key taken out (together with the delete that
+    /// would have made room for them, so the live SA stays).
+    private func planXfrm(_ state: DesiredNodeState) throws -> (adds: [XfrmChange], deletes: [XfrmChange], refused: [(String, String)]) {
+        guard let xfrm else { return ([], [], []) }
+        let desired = try DesiredEncryption(state, privateKey: privateKey, cache: secrets)
+        let plan = diffXfrm(desired: desired, observedStates: try xfrm.dump(XfrmState.self), observedPolicies: try xfrm.dump(XfrmPolicy.self))
+        var blocked: Set<StateKey> = []
+        var refused: [(String, String)] = []
+        for case .addState(let sa) in plan.adds {
+            guard let key = sa.aead?.key, ledger.contains(key) else { continue }
+            blocked.insert(StateKey(sa))
+            refused.append(("add xfrm state \(sa.source) -> \(sa.destination) spi 0x\(String(sa.spi, radix: 16))",
+                            "this key was installed before; adding it again would restart its sequence counter and repeat "
+                                + "GCM nonces (needs a new epoch or incarnation)"))
+        }
+        let adds = plan.adds.filter { change in
+            switch change {
+            case .addState(let sa), .deleteState(let sa): !blocked.contains(StateKey(sa))
+            default: true
+            }
+        }
+        return (adds, plan.deletes, refused)
     }
 
     public struct Error: Swift.Error, CustomStringConvertible {
@@ -76,6 +110,7 @@ public struct Reconciler: Sendable {
         report.changes = diff(desired: desired.objects, observed: observed)
         let xfrmPlan = try planXfrm(state)
         report.xfrmChanges = xfrmPlan.adds + xfrmPlan.deletes
+        report.refused = xfrmPlan.refused.map { (change: $0.0, reason: $0.1) }
         return report
     }
 
@@ -94,6 +129,9 @@ public struct Reconciler: Sendable {
         guard let device = link else { throw Error(description: "device \(desired.device.name) is missing after creating it") }
         let xfrmPlan = try planXfrm(state)
         report.xfrmChanges = xfrmPlan.adds + xfrmPlan.deletes
+        report.refused = xfrmPlan.refused.map { (change: $0.0, reason: $0.1) }
+        // Recorded (durably) before the kernel sees them: see SALedger.
+        try ledger.record(xfrmPlan.adds.compactMap { if case .addState(let sa) = $0 { sa.aead?.key } else { nil } })
         applyXfrm(xfrmPlan.adds, into: &report)
         report.changes = diff(desired: desired.objects, observed: try kernel.objects(on: device.index))
         let result = socket.apply(report.changes.map { $0.request(device: device.index) })
@@ -116,13 +154,17 @@ public struct Reconciler: Sendable {
         report.failures += result.failures.map { (changes[$0.index].description, $0.error) }
     }
 
+    /// The uplink's index; refuses a `node.mtu` the uplink cannot carry (`OverlayMTU`).
     private func uplinkIndex(_ state: DesiredNodeState) throws -> UInt32 {
+        let uplink: Link
         do {
-            return UInt32(bitPattern: try socket.link(named: state.node.uplink).index)
+            uplink = try socket.link(named: state.node.uplink)
         } catch {
             if error.errno == .noSuchDevice { throw Error(description: "uplink \(state.node.uplink) does not exist (node.uplink)") }
             throw error
         }
+        if let mtu = uplink.mtu, let problem = OverlayMTU.problem(state, uplinkMTU: mtu) { throw Error(description: problem) }
+        return UInt32(bitPattern: uplink.index)
     }
 
     private func applyDevice(_ change: DeviceChange, existing: Link?) throws -> Int {

@@ -25,14 +25,22 @@ public enum TrafficKeys {
         public var destination: String
         /// The source node's incarnation (see above).
         public var sourceIncarnation: String
+        /// The SA's underlay addresses (text form). The kernel names an SA by destination
+        /// and SPI, so a peer that moves to a new address gets a new SA: with the
+        /// addresses in the derivation it also gets a new key, never the old one again.
+        public var sourceAddress: String
+        public var destinationAddress: String
 
-        public init(clusterID: String, epoch: UInt32, spi: UInt32, source: String, destination: String, sourceIncarnation: String) {
+        public init(clusterID: String, epoch: UInt32, spi: UInt32, source: String, destination: String, sourceIncarnation: String,
+                    sourceAddress: String, destinationAddress: String) {
             self.clusterID = clusterID
             self.epoch = epoch
             self.spi = spi
             self.source = source
             self.destination = destination
             self.sourceIncarnation = sourceIncarnation
+            self.sourceAddress = sourceAddress
+            self.destinationAddress = destinationAddress
         }
 
         /// HKDF info: every field length-prefixed, so no two contexts encode alike.
@@ -50,6 +58,8 @@ public enum TrafficKeys {
             field(source.utf8)
             field(destination.utf8)
             field(sourceIncarnation.utf8)
+            field(sourceAddress.utf8)
+            field(destinationAddress.utf8)
             return data
         }
 
@@ -64,5 +74,37 @@ public enum TrafficKeys {
         let key = shared.hkdfDerivedSymmetricKey(using: SHA256.self, salt: Array(label.utf8), sharedInfo: context.info,
                                                  outputByteCount: keyBytes)
         return key.withUnsafeBytes { SecretBytes(Array($0)) }
+    }
+}
+
+/// Derived keys by (peer public key, context), so that a reconcile with thousands of
+/// encrypting peers and nothing new costs dictionary lookups, not public-key parsing, ECDH
+/// and HKDF per SA. Lives as long as the reconciler and its private key; never persisted.
+/// Each plan keeps only the keys it used (`retainOnly`), so old epochs do not pile up.
+public final class SharedSecretCache: @unchecked Sendable {
+    struct Entry: Hashable {
+        var peerKey: String
+        var context: TrafficKeys.Context
+    }
+
+    private var keys: [Entry: SecretBytes] = [:]
+    private let lock = NSLock()
+
+    public init() {}
+
+    public var count: Int { lock.withLock { keys.count } }
+
+    /// The cached key, or `derive()`'s result, remembered.
+    func key(peerKey: String, context: TrafficKeys.Context, derive: () throws -> SecretBytes) rethrows -> SecretBytes {
+        let entry = Entry(peerKey: peerKey, context: context)
+        if let known = lock.withLock({ keys[entry] }) { return known }
+        let key = try derive()
+        lock.withLock { keys[entry] = key }
+        return key
+    }
+
+    /// Forgets every key not derived for `used` (peer key, context) pairs.
+    func retainOnly(_ used: Set<Entry>) {
+        lock.withLock { keys = keys.filter { used.contains($0.key) } }
     }
 }

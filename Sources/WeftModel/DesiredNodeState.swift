@@ -7,7 +7,7 @@
 /// another major with an error naming both versions.
 public struct DesiredNodeState: Codable, Hashable, Sendable {
     public static let supportedMajor = 1
-    public static let currentVersion = "1.0"
+    public static let currentVersion = "1.1"
 
     public var version: String
     /// Increases with every change the controller makes; the agent acknowledges it.
@@ -43,12 +43,37 @@ public struct ClusterSettings: Codable, Hashable, Sendable {
     public var port: UInt16
     /// Whether peers must encrypt (ESP) their overlay traffic.
     public var encryption: Bool
+    /// Packet and byte limits of every SA (1.1; absent: `SALimits.default`).
+    public var saLimits: SALimits?
 
-    public init(id: String, vni: UInt32, port: UInt16 = 4789, encryption: Bool) {
+    public init(id: String, vni: UInt32, port: UInt16 = 4789, encryption: Bool, saLimits: SALimits? = nil) {
         self.id = id
         self.vni = vni
         self.port = port
         self.encryption = encryption
+        self.saLimits = saLimits
+    }
+}
+
+/// When an SA must be replaced. At the soft limit the kernel reports an expiry (the agent
+/// passes it on so the controller rotates); at the hard limit the kernel deletes the SA.
+/// Without extended sequence numbers the ESP sequence counter is 32 bits and must never
+/// wrap (it is half of the GCM nonce), so the default hard limit stays below 2^32.
+public struct SALimits: Codable, Hashable, Sendable {
+    public var softPackets: UInt64
+    public var hardPackets: UInt64
+    /// nil: no byte limit.
+    public var softBytes: UInt64?
+    public var hardBytes: UInt64?
+
+    /// Soft at 2^31 packets, hard at 2^32 - 2^16: days of line rate before rotation is due.
+    public static let `default` = SALimits(softPackets: 1 << 31, hardPackets: (1 << 32) - (1 << 16))
+
+    public init(softPackets: UInt64, hardPackets: UInt64, softBytes: UInt64? = nil, hardBytes: UInt64? = nil) {
+        self.softPackets = softPackets
+        self.hardPackets = hardPackets
+        self.softBytes = softBytes
+        self.hardBytes = hardBytes
     }
 }
 
@@ -96,6 +121,13 @@ public struct Peer: Codable, Hashable, Sendable {
     /// The SA plan per direction (absent when encryption is off).
     public var outbound: SAPlan?
     public var inbound: SAPlan?
+    /// Rotation (1.1), make-before-break. `inboundNext`: the next epoch's inbound SA,
+    /// installed beside `inbound` so the peer can switch to it. `outboundNext`: the next
+    /// epoch's outbound SA; this node switches to it only once its `ready` says the peer
+    /// has installed the matching inbound SA, and until the controller then makes it
+    /// `outbound`, the old outbound SA is removed and the new one carries the traffic.
+    public var inboundNext: SAPlan?
+    public var outboundNext: SAPlan?
     /// The peer's certified P-256 key-agreement public key (base64 X9.63), for ECDH.
     public var keyAgreementPublicKey: String?
     /// The peer's incarnation (see `NodeSettings.incarnation`).
@@ -122,10 +154,26 @@ public struct Peer: Codable, Hashable, Sendable {
 public struct SAPlan: Codable, Hashable, Sendable {
     public var spi: UInt32
     public var epoch: UInt32
+    /// Only on `outboundNext`: the peer has acknowledged installing the inbound SA.
+    public var ready: Bool?
 
-    public init(spi: UInt32, epoch: UInt32) {
+    public init(spi: UInt32, epoch: UInt32, ready: Bool? = nil) {
         self.spi = spi
         self.epoch = epoch
+        self.ready = ready
+    }
+}
+
+extension Peer {
+    /// The outbound SA to use now: `outboundNext` once the peer is ready for it.
+    public var activeOutbound: SAPlan? {
+        if let next = outboundNext, next.ready == true { return next }
+        return outbound
+    }
+
+    /// Every inbound SA to keep installed: the current one and the next epoch's.
+    public var activeInbound: [SAPlan] {
+        [inbound, inboundNext].compactMap { $0 }
     }
 }
 
@@ -140,6 +188,10 @@ public struct IPCacheEntry: Codable, Hashable, Sendable {
 }
 
 public struct PolicyRule: Codable, Hashable, Sendable {
+    /// `source` value meaning "any sender, known or not": the rule a node carries for a
+    /// pod that no policy selects, on a node where policy is enforced.
+    public static let anySource = UInt32.max
+
     public var source: UInt32
     public var destination: UInt32
     /// "tcp", "udp", "icmp" or "any".

@@ -16,10 +16,41 @@ extension DesiredNodeState {
             if peer.encrypt && cluster.encryption && (peer.outbound == nil || peer.inbound == nil) {
                 problems.append("peers[\(i)] (\(peer.name)) must encrypt but has no outbound/inbound SA plan")
             }
+            problems += Self.rotationProblems(peer, at: "peers[\(i)]")
         }
         if node.index > 0xffff { problems.append("node.index \(node.index) does not fit the 16-bit mark field") }
         for (i, rule) in policy.enumerated() where !["tcp", "udp", "icmp", "any"].contains(rule.proto) {
             problems.append("policy[\(i)].proto \"\(rule.proto)\" is not tcp, udp, icmp or any")
+        }
+        if let limits = cluster.saLimits {
+            if limits.hardPackets == 0 || limits.softPackets > limits.hardPackets {
+                problems.append("cluster.saLimits: softPackets \(limits.softPackets) must be <= hardPackets \(limits.hardPackets) > 0")
+            }
+            if limits.hardPackets > UInt64(UInt32.max) {
+                problems.append("cluster.saLimits.hardPackets \(limits.hardPackets) would let the 32-bit ESP sequence number wrap")
+            }
+            if let soft = limits.softBytes, let hard = limits.hardBytes, soft > hard {
+                problems.append("cluster.saLimits: softBytes \(soft) must be <= hardBytes \(hard)")
+            }
+        }
+        return problems
+    }
+
+    /// A next-epoch SA must use another SPI than the current one: reusing it would make the
+    /// kernel replace the live SA instead of adding a second one beside it.
+    static func rotationProblems(_ peer: Peer, at path: String) -> [String] {
+        var problems: [String] = []
+        if let next = peer.inboundNext {
+            if peer.inbound == nil { problems.append("\(path).inboundNext without inbound") }
+            if next.spi == peer.inbound?.spi { problems.append("\(path).inboundNext.spi 0x\(String(next.spi, radix: 16)) equals inbound.spi") }
+        }
+        if let next = peer.outboundNext {
+            if peer.outbound == nil { problems.append("\(path).outboundNext without outbound") }
+            if next.spi == peer.outbound?.spi { problems.append("\(path).outboundNext.spi 0x\(String(next.spi, radix: 16)) equals outbound.spi") }
+        }
+        for (name, plan) in [("outbound", peer.outbound), ("inbound", peer.inbound), ("inboundNext", peer.inboundNext), ("outboundNext", peer.outboundNext)] {
+            // SPIs 1-255 are reserved by IANA (RFC 4303 section 2.1), 0 means "none".
+            if let plan, plan.spi < 256 { problems.append("\(path).\(name).spi \(plan.spi) is reserved (must be >= 256)") }
         }
         return problems
     }

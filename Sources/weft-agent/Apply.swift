@@ -9,6 +9,7 @@ func apply(_ options: Options) throws -> Int32 {
     for change in report.changes { print(change) }
     for change in report.xfrmChanges where change.description.hasPrefix("delete") { print(change) }
     for (change, error) in report.failures { print("failed: \(change): \(error)") }
+    for (change, reason) in report.refused { print("refused: \(change): \(reason)") }
     print("revision \(state.revision): \(report.summary(dryRun: options.dryRun))")
     return report.succeeded ? 0 : 1
 }

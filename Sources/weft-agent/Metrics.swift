@@ -14,6 +14,9 @@ final class AgentMetrics: @unchecked Sendable {
     let reconcileFailures: Counter
     let kernelWrites: Counter
     let failedChanges: Counter
+    let refusedChanges: Counter
+    let softExpiries: Counter
+    let hardExpiries: Counter
     let desiredRevision: Gauge
     let appliedRevision: Gauge
     let reconcileSeconds: Gauge
@@ -30,6 +33,9 @@ final class AgentMetrics: @unchecked Sendable {
         reconcileFailures = registry.makeCounter(descriptor: name("reconcile_errors", "total", "Reconciles that could not run (bad state, netlink failure)"))
         kernelWrites = registry.makeCounter(descriptor: name("kernel_writes", "total", "Netlink requests, BPF map writes and tc attachments made"))
         failedChanges = registry.makeCounter(descriptor: name("failed_changes", "total", "Changes the kernel refused (retried)"))
+        refusedChanges = registry.makeCounter(descriptor: name("refused_changes", "total", "SA additions refused because the key was installed before"))
+        softExpiries = registry.makeCounter(descriptor: name("sa_soft_expiries", "total", "SAs that reached their soft limit (rotation due)"))
+        hardExpiries = registry.makeCounter(descriptor: name("sa_hard_expiries", "total", "SAs the kernel deleted at their hard limit"))
         desiredRevision = registry.makeGauge(descriptor: name("desired", "revision", "Revision of the desired state last loaded"))
         appliedRevision = registry.makeGauge(descriptor: name("applied", "revision", "Revision last applied without failures"))
         reconcileSeconds = registry.makeGauge(descriptor: name("last_reconcile", "seconds", "Duration of the last reconcile"))

@@ -7,8 +7,9 @@ import WeftModel
 /// Command-line options shared by `apply` and `run`.
 struct Options {
     static let usage = """
-        usage: weft-agent apply --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
-               weft-agent run   --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS] [--metrics-port PORT]
+        usage: weft-agent apply --desired FILE [--key FILE] [--state-dir DIR] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
+               weft-agent keygen --out FILE
+               weft-agent run   --desired FILE [--key FILE] [--state-dir DIR] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS] [--metrics-port PORT]
         """
 
     var file: String?
@@ -17,6 +18,8 @@ struct Options {
     var dryRun = false
     var bpfDirectory: String?
     var pinRoot = "/sys/fs/bpf/weft"
+    /// Where the agent keeps what must survive it: the SA ledger (docs/desired-state.md).
+    var stateDirectory = "/var/lib/weft"
     var resync: Double = 30
     /// `run` serves /metrics and /healthz here (loopback only by default).
     var metricsPort: UInt16 = 9464
@@ -34,6 +37,7 @@ struct Options {
             case "-n", "--netns": namespace = try value(argument)
             case "--bpf": bpfDirectory = try value(argument)
             case "--pin-root": pinRoot = try value(argument)
+            case "--state-dir": stateDirectory = try value(argument)
             case "--dry-run": dryRun = true
             case "--metrics-port":
                 guard let port = UInt16(try value(argument)), port > 0 else { throw UsageError(message: "--metrics-port takes 1-65535") }
@@ -60,7 +64,8 @@ struct Options {
     func reconciler() throws -> Reconciler {
         let trust = dryRun ? nil : try bpfDirectory.map { try TrustFilters(objects: $0, pinRoot: pinRoot) }
         return Reconciler(socket: try NetlinkSocket(family: .route, namespace: namespace),
-                          xfrm: try NetlinkSocket(family: .xfrm, namespace: namespace), privateKey: try privateKey(), trust: trust)
+                          xfrm: try NetlinkSocket(family: .xfrm, namespace: namespace), privateKey: try privateKey(), trust: trust,
+                          ledger: try SALedger(path: stateDirectory + "/sa-ledger"))
     }
 
     func readDesiredState() throws -> DesiredNodeState {
@@ -80,9 +85,10 @@ extension ReconcileReport {
     /// "changed 4 objects (neighbour +0 ~0 -1, …), 4 kernel writes, 0 failed"
     func summary(dryRun: Bool) -> String {
         let total = changes.count + xfrmChanges.count + (device == nil ? 0 : 1)
-        let counts = countsByKind.filter { $0.added + $0.replaced + $0.deleted > 0 }
+        let counts = (countsByKind + xfrmCountsByKind).filter { $0.added + $0.replaced + $0.deleted > 0 }
             .map { "\($0.kind) +\($0.added) ~\($0.replaced) -\($0.deleted)" }
         return "\(dryRun ? "would change" : "changed") \(total) objects" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
             + (dryRun ? "" : ", \(writes) kernel writes, \(failures.count) failed")
+            + (refused.isEmpty ? "" : ", \(refused.count) refused")
     }
 }

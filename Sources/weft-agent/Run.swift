@@ -22,6 +22,7 @@ func run(_ options: Options) throws -> Int32 {
     try metrics.serve(port: options.metricsPort)
     let wake = DispatchSemaphore(value: 1)
     try watchNetlink(options.namespace, wake: wake, logger: logger)
+    let expiries = try watchExpiries(options.namespace, metrics: metrics, wake: wake, logger: logger)
     watchFile(options.file!, wake: wake)
     stopOnSignals(logger: logger)
 
@@ -36,6 +37,7 @@ func run(_ options: Options) throws -> Int32 {
             let state = try options.readDesiredState()
             if state != current { logger.info("desired state loaded", metadata: ["revision": "\(state.revision)", "peers": "\(state.peers.count)"]) }
             current = state
+            expiries.localUnderlay = IPAddress(state.node.underlay)
             metrics.desiredRevision.set(Double(state.revision))
         } catch {
             logger.error("desired state refused; keeping the previous one", metadata: ["error": "\(error)"])
@@ -48,11 +50,15 @@ func run(_ options: Options) throws -> Int32 {
             metrics.reconcileSeconds.set(Date().timeIntervalSince(start))
             metrics.kernelWrites.increment(by: Int64(report.writes))
             metrics.failedChanges.increment(by: Int64(report.failures.count))
+            metrics.refusedChanges.increment(by: Int64(report.refused.count))
             if report.succeeded { metrics.appliedRevision.set(Double(state.revision)) }
             if let trust = reconciler.trust { metrics.record(verdicts: try trust.counters()) }
             if report.writes > 0 || !report.succeeded {
                 logger.info("reconciled", metadata: ["revision": "\(state.revision)", "writes": "\(report.writes)",
                                                      "failed": "\(report.failures.count)", "changes": "\(report.summary(dryRun: false))"])
+            }
+            for (change, reason) in report.refused {
+                logger.error("change refused", metadata: ["change": "\(change)", "reason": "\(reason)"])
             }
             for (change, error) in report.failures {
                 logger.warning("change failed; will retry", metadata: ["change": "\(change)", "error": "\(error)"])
@@ -80,6 +86,51 @@ private func watchNetlink(_ namespace: String?, wake: DispatchSemaphore, logger:
             wake.signal()
         }
     }.start()
+}
+
+/// SA expiries seen so far (for the controller's acknowledgement; logged and counted now).
+final class ExpiryLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var underlay: IPAddress?
+    private(set) var soft: [SAExpiry] = []
+    var localUnderlay: IPAddress? {
+        get { lock.withLock { underlay } }
+        set { lock.withLock { underlay = newValue } }
+    }
+    func append(_ expiry: SAExpiry) { lock.withLock { soft.append(expiry) } }
+}
+
+/// Listens on XFRMNLGRP_EXPIRE. A soft expiry is logged and counted (rotation due); a hard
+/// one also wakes the loop, whose reconcile then reports the missing SA as refused.
+private func watchExpiries(_ namespace: String?, metrics: AgentMetrics, wake: DispatchSemaphore, logger: Logger) throws -> ExpiryLog {
+    let log = ExpiryLog()
+    let events = try NetlinkSocket(family: .xfrm, namespace: namespace)
+    try events.subscribe([.xfrmExpire])
+    events.waitForeverForEvents()
+    Thread {
+        while true {
+            let batch: [Message]
+            do throws(NetlinkError) { batch = try events.receive() } catch {
+                if error.errno != .noBufferSpace { logger.error("xfrm events stopped", metadata: ["error": "\(error)"]); return }
+                continue
+            }
+            for case .xfrmExpire(let event)? in batch.map({ try? NetlinkEvent(decoding: $0, family: .xfrm) }) {
+                guard let expiry = SAExpiry(event, localUnderlay: log.localUnderlay) else { continue }
+                let metadata: Logger.Metadata = ["peer": "\(expiry.peerIndex)", "direction": "\(expiry.direction)",
+                                                 "spi": "0x\(String(expiry.spi, radix: 16))"]
+                if expiry.hard {
+                    metrics.hardExpiries.increment()
+                    logger.error("SA hard limit reached; the kernel removed it, a new epoch is needed", metadata: metadata)
+                    wake.signal()
+                } else {
+                    metrics.softExpiries.increment()
+                    log.append(expiry)
+                    logger.warning("SA soft limit reached; rotation due", metadata: metadata)
+                }
+            }
+        }
+    }.start()
+    return log
 }
 
 /// Wakes the loop when the file's modification time or size changes.

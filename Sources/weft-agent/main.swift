@@ -1,5 +1,6 @@
 // weft-agent: makes this node's kernel match its desired state.
 //
+//   weft-agent keygen --out FILE   (this node's key-agreement key; prints the public key)
 //   weft-agent apply --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
 //   weft-agent run   --desired FILE [--key FILE] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS] [--metrics-port PORT]
 //
@@ -20,6 +21,9 @@ func fail(_ message: String, status: Int32) -> Never {
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 let command = arguments.isEmpty ? "" : arguments.removeFirst()
+if command == "keygen" {
+    do { exit(try keygen(arguments)) } catch { fail("\(error)", status: 2) }
+}
 guard command == "apply" || command == "run" else { fail(Options.usage, status: 2) }
 let options: Options
 do { options = try Options(arguments) } catch { fail("\(error)\n\(Options.usage)", status: 2) }

@@ -1,8 +1,11 @@
 // The agent half of scripts/bench-agent: in namespace NETNS (with an uplink `uplink0`),
 // program PEERS peers from nothing, reconcile again with no change, then change one peer,
-// and print one JSON object with the times, the kernel writes and the peak RSS.
+// and print one JSON object with the times, the kernel writes and the peak RSS. With
+// --encrypt every peer encrypts: two SAs and two policies each, keys derived as in
+// production (needs a kernel with ESP).
 //
-// Usage: weft-bench-agent NETNS PEERS
+// Usage: weft-bench-agent NETNS PEERS [--encrypt]
+import Crypto
 import Foundation
 import Netlink
 import WeftAgent
@@ -14,21 +17,33 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = CommandLine.arguments
-guard arguments.count == 3, let peers = Int(arguments[2]), peers > 0, peers < 60_000 else {
-    fail("usage: weft-bench-agent NETNS PEERS (PEERS 1-59999)")
+guard arguments.count == 3 || (arguments.count == 4 && arguments[3] == "--encrypt"),
+      let peers = Int(arguments[2]), peers > 0, peers < 60_000 else {
+    fail("usage: weft-bench-agent NETNS PEERS [--encrypt] (PEERS 1-59999)")
 }
+let encrypt = arguments.count == 4
+let nodeKey = P256.KeyAgreement.PrivateKey()
 
-/// Peer i: index i+2, VTEP 10.(64 + i/256).(i%256).0 … one /24 pod CIDR each.
+/// Peer i: index i+2, underlay 10.200.(i/250).(1+i%250), VTEP 10.(64 + i/256).(i%256).0,
+/// one /24 pod CIDR each; encrypting: SPIs 0x10000 + index (outbound) and 0x20000 + index
+/// (inbound), a fresh key-agreement key.
 func state(peers: Int, revision: UInt64) -> DesiredNodeState {
     let node = NodeSettings(name: "bench", index: 1, underlay: "192.0.2.1", uplink: "uplink0", vtepMAC: "02:57:46:00:00:01",
-                            vtepAddress: "10.63.255.0", podCIDR: "10.63.255.0/24", mtu: 1450)
+                            vtepAddress: "10.63.255.0", podCIDR: "10.63.255.0/24", mtu: 1400)
     let list = (0..<peers).map { i -> Peer in
         let (hi, lo) = (64 + i / 256, i % 256)
-        return Peer(name: "peer-\(i)", index: UInt32(i + 2), underlay: "198.51.100.\(1 + i % 250)",
-                    vtepMAC: String(format: "02:57:47:00:%02x:%02x", i / 256, i % 256), vtepAddress: "10.\(hi).\(lo).0",
-                    podCIDRs: ["10.\(hi).\(lo).0/24"])
+        var peer = Peer(name: "peer-\(i)", index: UInt32(i + 2), underlay: "10.200.\(i / 250).\(1 + i % 250)",
+                        vtepMAC: String(format: "02:57:47:00:%02x:%02x", i / 256, i % 256), vtepAddress: "10.\(hi).\(lo).0",
+                        podCIDRs: ["10.\(hi).\(lo).0/24"])
+        if encrypt {
+            peer.encrypt = true
+            peer.outbound = SAPlan(spi: 0x10000 + UInt32(i + 2), epoch: 1)
+            peer.inbound = SAPlan(spi: 0x20000 + UInt32(i + 2), epoch: 1)
+            peer.keyAgreementPublicKey = P256.KeyAgreement.PrivateKey().publicKey.x963Representation.base64EncodedString()
+        }
+        return peer
     }
-    return DesiredNodeState(revision: revision, cluster: ClusterSettings(id: "bench", vni: 42, encryption: false), node: node, peers: list)
+    return DesiredNodeState(revision: revision, cluster: ClusterSettings(id: "bench", vni: 42, encryption: encrypt), node: node, peers: list)
 }
 
 func timed(_ body: () throws -> ReconcileReport) rethrows -> (Double, ReconcileReport) {
@@ -47,16 +62,18 @@ func peakRSS() -> Double {
 }
 
 do {
-    let reconciler = Reconciler(socket: try NetlinkSocket(family: .route, namespace: arguments[1]))
+    let reconciler = Reconciler(socket: try NetlinkSocket(family: .route, namespace: arguments[1]),
+                                xfrm: encrypt ? try NetlinkSocket(family: .xfrm, namespace: arguments[1]) : nil,
+                                privateKey: nodeKey)
     var desired = state(peers: peers, revision: 1)
     let (programS, program) = try timed { try reconciler.apply(desired) }
-    guard program.succeeded else { fail("programming failed: \(program.failures.first!.error)") }
+    guard program.succeeded else { fail("programming failed: \(program.failures.first.map { "\($0.error)" } ?? "refused")") }
     let (noopS, noop) = try timed { try reconciler.apply(desired) }
     desired.revision = 2
     desired.peers[peers / 2].vtepMAC = "02:57:48:00:00:01"
     desired.peers[peers / 2].underlay = "203.0.113.7"
     let (_, onePeer) = try timed { try reconciler.apply(desired) }
-    print("{\"peers\":\(peers),\"program_s\":\(programS),\"program_writes\":\(program.writes),\"noop_reconcile_s\":\(noopS),"
+    print("{\"peers\":\(peers),\"encrypted\":\(encrypt),\"xfrm_objects\":\(program.xfrmChanges.count),\"program_s\":\(programS),\"program_writes\":\(program.writes),\"noop_reconcile_s\":\(noopS),"
         + "\"noop_writes\":\(noop.writes),\"one_peer_writes\":\(onePeer.writes),\"rss_mb\":\(peakRSS())}")
 } catch {
     fail("\(error)")

@@ -11,7 +11,7 @@ struct TrafficKeyTests {
     nonisolated(unsafe) static let b = try! P256.KeyAgreement.PrivateKey(rawRepresentation: Data((33...64).map { UInt8($0) }))
     nonisolated(unsafe) static let c = try! P256.KeyAgreement.PrivateKey(rawRepresentation: Data((65...96).map { UInt8($0) }))
     static let context = TrafficKeys.Context(clusterID: "demo", epoch: 3, spi: 0x1001, source: "node-a", destination: "node-b",
-                                             sourceIncarnation: "boot-1")
+                                             sourceIncarnation: "boot-1", sourceAddress: "192.0.2.1", destinationAddress: "192.0.2.2")
 
     func hex(_ key: SecretBytes) -> String { key.withUnsafeKeyBytes { $0.map { String(format: "%02x", $0) }.joined() } }
 
@@ -24,7 +24,7 @@ struct TrafficKeyTests {
         #expect(atC != atA)
     }
 
-    @Test("every context field changes the key, including the direction and the incarnation")
+    @Test("every context field changes the key, including the direction, the incarnation and the addresses")
     func contextSeparation() throws {
         var variants = [Self.context]
         var v = Self.context; v.epoch = 4; variants.append(v)
@@ -32,6 +32,8 @@ struct TrafficKeyTests {
         v = Self.context; v.source = "node-b"; v.destination = "node-a"; variants.append(v)
         v = Self.context; v.sourceIncarnation = "boot-2"; variants.append(v)
         v = Self.context; v.clusterID = "demo2"; variants.append(v)
+        v = Self.context; v.destinationAddress = "203.0.113.7"; variants.append(v)
+        v = Self.context; v.sourceAddress = "192.0.2.9"; variants.append(v)
         // Length prefixes: moving a character between adjacent fields is a different context.
         v = Self.context; v.source = "node-an"; v.destination = "ode-b"; variants.append(v)
         let keys = try variants.map { try TrafficKeys.derive(privateKey: Self.a, peerPublicKey: Self.b.publicKey, context: $0) }
@@ -47,5 +49,5 @@ struct TrafficKeyTests {
         #expect(hex(key) == TrafficKeyTests.expected)
     }
 
-    static let expected = "b56d741572760ce9a29b5be61b3dea8a81abb38b0148de86eb6252e4a4eb1d323567c340"
+    static let expected = "7283bc2505c069663021f7e1a77d655c5c09ed62d205e4f24fbbea19bb7590adcbb40db7"
 }

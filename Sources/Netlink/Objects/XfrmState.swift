@@ -194,6 +194,11 @@ public struct XfrmExpire: Hashable, Sendable {
     public var state: XfrmState
     public var hard: Bool
 
+    public init(state: XfrmState, hard: Bool) {
+        self.state = state
+        self.hard = hard
+    }
+
     public init(decoding message: Message) throws(WireError) {
         let r = ByteReader(message.payload, context: "xfrm_user_expire")
         try r.require(XfrmState.infoSize + 1)
