@@ -11,11 +11,13 @@ let package = Package(
         .executable(name: "weft-bench-netlink", targets: ["weft-bench-netlink"]),
         .executable(name: "weft-agent", targets: ["weft-agent"]),
         .executable(name: "weft-bench-agent", targets: ["weft-bench-agent"]),
+        .executable(name: "weft-bench-controller", targets: ["weft-bench-controller"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
@@ -44,6 +46,12 @@ let package = Package(
                                                              .product(name: "Logging", package: "swift-log"),
                                                              .product(name: "Prometheus", package: "swift-prometheus")]),
 
+        // The controller's pure computation: cluster spec → per-node desired state, incremental.
+        .target(name: "WeftPlanner", dependencies: ["WeftModel"]),
+        // The controller's sources and services (today: the YAML cluster file).
+        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", .product(name: "Yams", package: "Yams")]),
+        .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel"]),
+
         // weftctl's commands and output formatting, kept in a library so tests can call them.
         .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel"]),
         .executableTarget(name: "weftctl", dependencies: ["WeftCtlKit"]),
@@ -62,6 +70,7 @@ let package = Package(
         ),
         .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
+        .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftModel"]),
         // Sample desired states shared by the pure and the kernel tests.
         .target(name: "WeftTestSupport", dependencies: ["WeftModel"], path: "Tests/Support"),
     ],

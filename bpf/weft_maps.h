@@ -60,6 +60,9 @@ struct weft_lpm_v4 {
 
 /* ---- weft_policy: HASH, key struct weft_policy_key, value __u8 (1 = allow) -------------- */
 
+/* src_identity of a rule that admits every sender (known or not) to dst_identity */
+#define WEFT_IDENTITY_ANY 0xffffffffu
+
 struct weft_policy_key {
 	__u32 src_identity;
 	__u32 dst_identity;

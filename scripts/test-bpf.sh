@@ -497,6 +497,15 @@ verdict 6g "weft0: {$ID_A2,$ID_B,proto 0,port 0} allows any traffic (ICMP, UDP/6
   "ping:$r" "udp-delivered:$(is $(($(noports_b) - u0)) $N)"
 disallow $ID_A2 $ID_B 0 0
 
+allow 4294967295 $ID_B 0 0
+begin; e0=$(echos_b); u0=$(noports_b)
+r=$(st ping_ok "$ns_a" "$A_POD2" "$B_POD")
+udp_send "$ns_a" "$A_POD2" "$B_POD" 6000
+verdict 6g2 "weft0: {ANY,$ID_B,0,0} (a pod no policy selects) admits identity $ID_A2's ICMP and UDP/6000" \
+  PASS_UPLINK=$((2 * N))/$((N * PING_OUT + N * UDP_OUT)) PASS_OVERLAY=$((2 * N))/$((N * PING_IN + N * UDP_IN)) -- \
+  "ping:$r" "udp-delivered:$(is $(($(noports_b) - u0)) $N)"
+disallow 4294967295 $ID_B 0 0
+
 config 0
 begin; e0=$(echos_b)
 r=$(st ping_ok "$ns_a" "$A_POD2" "$B_POD")

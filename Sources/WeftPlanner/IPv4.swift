@@ -1,0 +1,53 @@
+/// IPv4 addresses and prefixes as integers: what the planner needs to check pod addresses
+/// against node CIDRs and CIDRs against each other, without depending on the netlink layer.
+struct IPv4: Hashable, Comparable, Sendable, CustomStringConvertible {
+    var value: UInt32
+
+    init(_ value: UInt32) { self.value = value }
+
+    /// Dotted quad, strictly: four decimal octets of 1-3 digits, nothing else.
+    init?(_ text: String) {
+        var value: UInt32 = 0, octet: UInt32 = 0, digits = 0, dots = 0
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                octet = octet * 10 + UInt32(byte - UInt8(ascii: "0"))
+                digits += 1
+                guard digits <= 3, octet <= 255 else { return nil }
+            case UInt8(ascii: "."):
+                guard digits > 0, dots < 3 else { return nil }
+                value = value << 8 | octet
+                octet = 0; digits = 0; dots += 1
+            default:
+                return nil
+            }
+        }
+        guard digits > 0, dots == 3 else { return nil }
+        self.value = value << 8 | octet
+    }
+
+    var description: String { "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)" }
+    static func < (a: IPv4, b: IPv4) -> Bool { a.value < b.value }
+}
+
+struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
+    var address: IPv4
+    var length: Int
+
+    init?(_ text: String) {
+        let parts = text.split(separator: "/")
+        guard parts.count == 2, let address = IPv4(String(parts[0])), let length = Int(parts[1]), (0...32).contains(length) else { return nil }
+        self.address = address
+        self.length = length
+    }
+
+    var mask: UInt32 { length == 0 ? 0 : ~UInt32(0) << (32 - length) }
+    /// True when the address has no host bits set (10.244.1.0/24, not 10.244.1.5/24).
+    var isCanonical: Bool { address.value & ~mask == 0 }
+    var first: IPv4 { IPv4(address.value & mask) }
+    var last: IPv4 { IPv4(address.value | ~mask) }
+
+    func contains(_ ip: IPv4) -> Bool { ip.value & mask == address.value & mask }
+    func overlaps(_ other: IPv4Prefix) -> Bool { first <= other.last && other.first <= last }
+    var description: String { "\(address)/\(length)" }
+}

@@ -1,0 +1,104 @@
+import WeftModel
+
+/// Pod bookkeeping: one pod in or out, keeping every index current. Each returns the
+/// nodes whose admitted sources must be recomputed.
+extension Planner {
+    @discardableResult
+    mutating func addPod(_ pod: PodSpec, key known: IdentityKey? = nil, refreshNow: Bool = true) -> Set<String> {
+        let key = known ?? IdentityKey(pod)
+        let identity = allocations.identity(for: key)
+        let podKey = PodKey(namespace: pod.namespace, name: pod.name)
+        var refresh: Set<String> = []
+        if podsByIdentity[identity]?.isEmpty ?? true {
+            // A new identity: it is a source for the policies admitting it, so every node
+            // hosting what those policies select admits one more identity.
+            identityKeys[identity] = key
+            let admitting = policy.add(identity, key)
+            if refreshNow {
+                // Nodes of what it may reach (a new source there) and of what may reach it
+                // (a new reply target there).
+                for j in admitting {
+                    for destination in policy.selected[j] { refresh.formUnion(nodesByIdentity[destination] ?? []) }
+                }
+                for j in policy.selecting(identity) {
+                    for source in policy.sources[j] { refresh.formUnion(nodesByIdentity[source] ?? []) }
+                }
+            }
+        }
+        let entry = PodEntry(node: pod.node, address: IPv4(pod.address)!, identity: identity, spec: pod)
+        podsByIdentity[identity, default: []].append(Member(address: entry.address, node: topology.nodes[pod.node]!.index))
+        pods[podKey] = entry
+        addresses[entry.address] = podKey
+        // In the ipcache of its own node, and of every node admitting its identity.
+        touch(pod.node)
+        digests[pod.node, default: NodeDigest()].add(entry.address, identity)
+        for node in nodesBySource[identity] ?? [] where node != pod.node {
+            touch(node)
+            digests[node, default: NodeDigest()].add(entry.address, identity)
+        }
+        let count = localIdentities[pod.node, default: [:]][identity, default: 0]
+        localIdentities[pod.node, default: [:]][identity] = count + 1
+        if count == 0 {
+            nodesByIdentity[identity, default: []].insert(pod.node)
+            refresh.insert(pod.node)
+        }
+        if refreshNow { refresh.forEach { refreshSources($0) } }
+        return refresh
+    }
+
+    mutating func removePod(_ podKey: PodKey) {
+        guard let entry = pods.removeValue(forKey: podKey) else { return }
+        if addresses[entry.address] == podKey { addresses[entry.address] = nil }
+        let identity = entry.identity
+        touch(entry.node)
+        digests[entry.node]?.remove(entry.address, identity)
+        for node in nodesBySource[identity] ?? [] where node != entry.node {
+            touch(node)
+            digests[node]?.remove(entry.address, identity)
+        }
+        let member = Member(address: entry.address, node: topology.nodes[entry.node]!.index)
+        if let at = podsByIdentity[identity]?.firstIndex(of: member) { podsByIdentity[identity]!.swapAt(at, podsByIdentity[identity]!.count - 1); podsByIdentity[identity]!.removeLast() }
+        var refresh: Set<String> = []
+        let count = localIdentities[entry.node]?[identity] ?? 0
+        if count <= 1 {
+            localIdentities[entry.node]?[identity] = nil
+            if localIdentities[entry.node]?.isEmpty == true { localIdentities[entry.node] = nil }
+            nodesByIdentity[identity]?.remove(entry.node)
+            refresh.insert(entry.node)
+        } else {
+            localIdentities[entry.node]?[identity] = count - 1
+        }
+        if podsByIdentity[identity]?.isEmpty ?? true {
+            // The identity's last pod: it stops being a source anywhere.
+            podsByIdentity[identity] = nil
+            nodesByIdentity[identity] = nil
+            refresh.formUnion(nodesBySource[identity] ?? [])
+            policy.remove(identity)
+            identityKeys[identity] = nil
+        }
+        refresh.forEach { refreshSources($0) }
+    }
+
+    /// Recomputes the source identities `node`'s rules admit, the inverse index, and the
+    /// node's digest: members of gained sources in, of lost ones out, rules rehashed.
+    mutating func refreshSources(_ node: String) {
+        var sources: Set<UInt32> = []
+        for identity in (localIdentities[node] ?? [:]).keys { policy.referenced(by: identity, into: &sources) }
+        let old = nodeSources[node] ?? []
+        touch(node)
+        var digest = digests[node] ?? NodeDigest()
+        let index = topology.nodes[node]!.index
+        for gone in old.subtracting(sources) {
+            nodesBySource[gone]?.remove(node)
+            if nodesBySource[gone]?.isEmpty == true { nodesBySource[gone] = nil }
+            for member in podsByIdentity[gone] ?? [] where member.node != index { digest.remove(member.address, gone) }
+        }
+        for new in sources.subtracting(old) {
+            nodesBySource[new, default: []].insert(node)
+            for member in podsByIdentity[new] ?? [] where member.node != index { digest.add(member.address, new) }
+        }
+        nodeSources[node] = sources.isEmpty ? nil : sources
+        digest.rules = rulesHash(node)
+        digests[node] = digest
+    }
+}

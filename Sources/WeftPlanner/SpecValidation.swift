@@ -1,0 +1,87 @@
+import WeftModel
+
+/// One thing wrong with a cluster spec, at a path the file loader turns into a line
+/// number ("pods[3].address").
+public struct SpecProblem: Hashable, Sendable, CustomStringConvertible {
+    public var path: String
+    public var message: String
+    public var description: String { "\(path): \(message)" }
+}
+
+extension ClusterSpec {
+    /// Every inconsistency, not just the first: a rejected file should be fixable in one go.
+    public func problems() -> [SpecProblem] {
+        var problems: [SpecProblem] = []
+        func problem(_ path: String, _ message: String) { problems.append(SpecProblem(path: path, message: message)) }
+
+        if cluster.vni == 0 || cluster.vni >= 1 << 24 { problem("cluster.vni", "\(cluster.vni) is not in 1-16777215") }
+        if cluster.port == 0 { problem("cluster.port", "must not be 0") }
+        if cluster.id.isEmpty { problem("cluster.id", "is empty") }
+        let minimumMTU = 576 + OverlayMTU.vxlanOverIPv4 + OverlayMTU.espGCM
+        if cluster.underlayMTU < minimumMTU || cluster.underlayMTU > 65_535 {
+            problem("cluster.underlayMTU", "\(cluster.underlayMTU) is not in \(minimumMTU)-65535")
+        }
+
+        var nodeCIDRs: [String: IPv4Prefix] = [:], nodeNames: Set<String> = []
+        var underlays: [IPv4: String] = [:]
+        var ranges: [(prefix: IPv4Prefix, index: Int)] = []
+        for (i, node) in nodes.enumerated() {
+            let path = "nodes[\(i)]"
+            if node.name.isEmpty { problem("\(path).name", "is empty") }
+            if !nodeNames.insert(node.name).inserted {
+                problem("\(path).name", "node \"\(node.name)\" appears twice")
+            }
+            if let ip = IPv4(node.underlay) {
+                if let other = underlays[ip] { problem("\(path).underlay", "\(node.underlay) is also node \(other)'s") }
+                underlays[ip] = node.name
+            } else {
+                problem("\(path).underlay", "\"\(node.underlay)\" is not an IPv4 address")
+            }
+            guard let cidr = IPv4Prefix(node.podCIDR), cidr.isCanonical, cidr.length <= 30 else {
+                problem("\(path).podCIDR", "\"\(node.podCIDR)\" is not an IPv4 network prefix of length 30 or less (like 10.244.1.0/24)")
+                continue
+            }
+            if nodeCIDRs[node.name] == nil { nodeCIDRs[node.name] = cidr }  // a duplicate does not hide the first
+            ranges.append((cidr, i))
+        }
+        // Overlaps: sorted by first address, each range against the furthest one before it.
+        ranges.sort { $0.prefix.first < $1.prefix.first }
+        var widest: (prefix: IPv4Prefix, index: Int)?
+        for range in ranges {
+            if let previous = widest, range.prefix.first <= previous.prefix.last {
+                problem("nodes[\(range.index)].podCIDR", "\(range.prefix) overlaps \(nodes[previous.index].name)'s \(previous.prefix)")
+            }
+            if widest == nil || range.prefix.last > widest!.prefix.last { widest = range }
+        }
+
+        var podNames: Set<String> = [], addresses: [IPv4: String] = [:]
+        for (i, pod) in pods.enumerated() {
+            let path = "pods[\(i)]"
+            let id = "\(pod.namespace)/\(pod.name)"
+            if pod.name.isEmpty { problem("\(path).name", "is empty") }
+            if !podNames.insert(id).inserted { problem("\(path).name", "pod \(id) appears twice") }
+            guard let ip = IPv4(pod.address) else { problem("\(path).address", "\"\(pod.address)\" is not an IPv4 address"); continue }
+            if let other = addresses[ip] { problem("\(path).address", "\(pod.address) is also pod \(other)'s") }
+            addresses[ip] = id
+            guard let cidr = nodeCIDRs[pod.node] else {
+                if !nodeNames.contains(pod.node) { problem("\(path).node", "unknown node \"\(pod.node)\"") }
+                continue
+            }
+            if !cidr.contains(ip) { problem("\(path).address", "\(pod.address) is outside node \(pod.node)'s pod CIDR \(cidr)") }
+            else if ip == cidr.first { problem("\(path).address", "\(pod.address) is node \(pod.node)'s VTEP address (the CIDR's first)") }
+        }
+
+        var policyNames: Set<String> = []
+        for (i, policy) in policies.enumerated() {
+            let path = "policies[\(i)]"
+            if !policyNames.insert(policy.name).inserted { problem("\(path).name", "policy \"\(policy.name)\" appears twice") }
+            if !["tcp", "udp", "icmp", "any"].contains(policy.proto) { problem("\(path).proto", "\"\(policy.proto)\" is not tcp, udp, icmp or any") }
+            else if policy.port != 0 && !["tcp", "udp"].contains(policy.proto) { problem("\(path).port", "a port needs proto tcp or udp") }
+            if policy.from.isEmpty { problem("\(path).from", "is empty (a policy allows sources; to isolate pods, allow nothing else)") }
+        }
+        for (i, name) in revoked.enumerated() where !nodeNames.contains(name) {
+            problem("revoked[\(i)]", "unknown node \"\(name)\"")
+        }
+        return problems
+    }
+}

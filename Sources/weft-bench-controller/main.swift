@@ -1,0 +1,80 @@
+// The planning half of scripts/bench-controller: builds a synthetic cluster (NODES nodes,
+// PODS pods, POLICIES policies), plans it from scratch, then makes two single-pod changes
+// and reports how long each took and how many nodes got a new state. One JSON line.
+//
+// Cluster shape: node i has pod CIDR 10.(64 + i/256).(i%256).0/24 and PODS/NODES pods;
+// pod j is in namespace ns-(j%10) with labels app=app-(j%1000), tier=t(j%3) (3,000
+// identities); policy p lets app-((p+1)%1000) reach app-p on TCP 8080. Encryption on,
+// every node joined.
+//
+// Usage: weft-bench-controller [NODES PODS POLICIES]
+import Foundation
+import WeftModel
+import WeftPlanner
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("weft-bench-controller: \(message)\n".utf8))
+    exit(1)
+}
+
+let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
+let (nodeCount, podCount, policyCount) = arguments.count == 3 ? (arguments[0], arguments[1], arguments[2]) : (5_000, 150_000, 1_000)
+guard nodeCount > 1, nodeCount < 60_000, podCount >= nodeCount, policyCount >= 0 else { fail("usage: weft-bench-controller [NODES PODS POLICIES]") }
+
+func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+}
+
+func peakRSS() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
+}
+
+func cidr(_ i: Int) -> (String, String) { ("10.\(64 + i / 256).\(i % 256)", "10.\(64 + i / 256).\(i % 256).0/24") }
+
+let perNode = podCount / nodeCount
+let nodes = (0..<nodeCount).map { i in NodeSpec(name: String(format: "node-%05d", i), underlay: "10.0.\(i / 250).\(1 + i % 250)", podCIDR: cidr(i).1) }
+let pods = (0..<podCount).map { j -> PodSpec in
+    let node = min(j / perNode, nodeCount - 1), slot = j - node * perNode
+    return PodSpec(namespace: "ns-\(j % 10)", name: "pod-\(j)", node: nodes[node].name, address: "\(cidr(node).0).\(2 + slot % 250)",
+                   labels: ["app": "app-\(j % 1000)", "tier": "t\(j % 3)"])
+}
+let policies = (0..<policyCount).map { p in
+    PolicySpec(name: "policy-\(p)", selector: ["app": "app-\(p % 1000)"], from: [PeerSelector(labels: ["app": "app-\((p + 1) % 1000)"])],
+               proto: "tcp", port: 8080)
+}
+let spec = ClusterSpec(cluster: ClusterIdentity(name: "bench", id: "bench"), encryption: EncryptionSettings(enabled: true),
+                       nodes: nodes, pods: pods, policies: policies)
+let credentials = Dictionary(uniqueKeysWithValues: nodes.map { ($0.name, NodeCredentials(keyAgreementPublicKey: "key-\($0.name)", incarnation: "1")) })
+
+let clock = ContinuousClock()
+var planner: Planner!
+let full = try clock.measure { planner = try Planner(spec: spec, credentials: credentials) }
+let documentTime = clock.measure { _ = planner.desiredState(for: nodes[0].name) }
+let document = planner.desiredState(for: nodes[0].name)!
+
+// One pod added (an existing identity, on node 0), then one pod's label changed.
+var added = pods[0]
+added.name = "pod-added"
+added.address = "\(cidr(0).0).\(2 + perNode)"
+var changedAdd: Set<String> = []
+let addTime = try clock.measure { changedAdd = try planner.apply([.upsert(added)]) }
+var relabelled = pods[perNode * 7]
+relabelled.labels["app"] = "app-relabelled"
+var changedLabel: Set<String> = []
+let labelTime = try clock.measure { changedLabel = try planner.apply([.upsert(relabelled)]) }
+
+let figures: [(String, String)] = [
+    ("nodes", "\(nodeCount)"), ("pods", "\(podCount)"), ("policies", "\(policyCount)"),
+    ("full_plan_s", String(format: "%.3f", seconds(full))),
+    ("node_document_ms", String(format: "%.2f", seconds(documentTime) * 1000)),
+    ("node_document_peers", "\(document.peers.count)"), ("node_document_ipcache", "\(document.ipcache.count)"),
+    ("node_document_rules", "\(document.policy.count)"),
+    ("incremental_ms", String(format: "%.3f", max(seconds(addTime), seconds(labelTime)) * 1000)),
+    ("pod_add_ms", String(format: "%.3f", seconds(addTime) * 1000)), ("pod_add_nodes", "\(changedAdd.count)"),
+    ("label_change_ms", String(format: "%.3f", seconds(labelTime) * 1000)), ("label_change_nodes", "\(changedLabel.count)"),
+    ("rss_mb", String(format: "%.1f", peakRSS())),
+]
+print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
