@@ -18,6 +18,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
@@ -48,12 +50,19 @@ let package = Package(
 
         // The controller's pure computation: cluster spec → per-node desired state, incremental.
         .target(name: "WeftPlanner", dependencies: ["WeftModel"]),
+        // Cluster CA, node certificates from CSRs, join tokens, the signed audit log.
+        .target(name: "WeftPKI", dependencies: [.product(name: "Crypto", package: "swift-crypto"),
+                                                .product(name: "X509", package: "swift-certificates"),
+                                                .product(name: "SwiftASN1", package: "swift-asn1")]),
         // The controller's sources and services (today: the YAML cluster file).
-        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", .product(name: "Yams", package: "Yams")]),
+        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", "WeftPKI", .product(name: "Yams", package: "Yams"),
+                                                       .product(name: "Crypto", package: "swift-crypto"),
+                                                       .product(name: "X509", package: "swift-certificates")]),
         .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel"]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
-        .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel"]),
+        .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel", "WeftPKI",
+                                                   .product(name: "X509", package: "swift-certificates")]),
         .executableTarget(name: "weftctl", dependencies: ["WeftCtlKit"]),
         .executableTarget(name: "weft-bench-netlink", dependencies: ["Netlink"]),
         .executableTarget(name: "weft-bench-agent", dependencies: ["WeftAgent", "WeftModel", "Netlink"]),
@@ -70,7 +79,9 @@ let package = Package(
         ),
         .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftModel"]),
+        .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",
+                                                            .product(name: "Crypto", package: "swift-crypto"),
+                                                            .product(name: "X509", package: "swift-certificates")]),
         // Sample desired states shared by the pure and the kernel tests.
         .target(name: "WeftTestSupport", dependencies: ["WeftModel"], path: "Tests/Support"),
     ],

@@ -23,6 +23,8 @@ public struct WeftCtl {
         } catch let error as Invocation.UsageError {
             printError("weftctl: \(error)")
             return 2
+        } catch is AuditFailed {
+            return 1
         } catch {
             printError("weftctl: \(error)")
             return 1
@@ -52,6 +54,8 @@ public struct WeftCtl {
         case "monitor": try Monitor(invocation: invocation, write: write).run()
         case "diff": try showDiff()
         case "bpf": try showBPF()
+        case "token": try tokenCommand()
+        case "audit": try auditCommand()
         default: throw Invocation.UsageError(description: "unknown object \"\(invocation.object)\"; try \"weftctl -h\"")
         }
     }
