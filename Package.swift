@@ -4,7 +4,7 @@ import PackageDescription
 // Weft: an encrypted VXLAN overlay. See docs/architecture.md for how the targets fit.
 let package = Package(
     name: "Weft",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .library(name: "Netlink", targets: ["Netlink"]),
         .executable(name: "weftctl", targets: ["weftctl"]),
@@ -12,6 +12,7 @@ let package = Package(
         .executable(name: "weft-agent", targets: ["weft-agent"]),
         .executable(name: "weft-bench-agent", targets: ["weft-bench-agent"]),
         .executable(name: "weft-bench-controller", targets: ["weft-bench-controller"]),
+        .executable(name: "weft-controller", targets: ["weft-controller"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -20,6 +21,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
@@ -54,10 +60,20 @@ let package = Package(
         .target(name: "WeftPKI", dependencies: [.product(name: "Crypto", package: "swift-crypto"),
                                                 .product(name: "X509", package: "swift-certificates"),
                                                 .product(name: "SwiftASN1", package: "swift-asn1")]),
-        // The controller's sources and services (today: the YAML cluster file).
-        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", "WeftPKI", .product(name: "Yams", package: "Yams"),
+        // Generated from Protos/weft/v1/control.proto by scripts/gen-proto (committed).
+        .target(name: "WeftControlAPI", dependencies: [.product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                       .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                                                       .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        // The controller: sources (the YAML cluster file), the control plane, the gRPC service.
+        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", "WeftPKI", "WeftControlAPI",
+                                                       .product(name: "Yams", package: "Yams"),
+                                                       .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                       .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                        .product(name: "Crypto", package: "swift-crypto"),
                                                        .product(name: "X509", package: "swift-certificates")]),
+        .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel",
+                                                                  .product(name: "Logging", package: "swift-log"),
+                                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel"]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
@@ -80,6 +96,9 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",
+                                                            "WeftControlAPI",
+                                                            .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                            .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                             .product(name: "Crypto", package: "swift-crypto"),
                                                             .product(name: "X509", package: "swift-certificates")]),
         // Sample desired states shared by the pure and the kernel tests.

@@ -1,0 +1,278 @@
+import Crypto
+import Foundation
+import WeftModel
+import WeftPKI
+import WeftPlanner
+import X509
+
+/// The controller's state and rules, independent of the transport: the plan, the nodes'
+/// credentials, who watches, what each node acknowledged, revocations. The gRPC service
+/// (`ControlService`) is a thin adapter over it, so its rules are tested directly too.
+///
+/// Persistent state lives in `stateDirectory`: the CA (`ca.key` 0600, `ca.crt`), join
+/// tokens (`tokens.json` 0600), the audit log (`audit.log` 0600), and `controller.json`
+/// (0600: allocations, credentials, rotation state, revocations), rewritten atomically on
+/// every change, so a restart keeps identities, indexes and epochs.
+public actor ControlPlane {
+    public struct Failure: Error, CustomStringConvertible, Sendable {
+        public enum Kind: Sendable { case unauthenticated, permissionDenied, invalidArgument, failedPrecondition, notFound }
+        public var kind: Kind
+        public var description: String
+    }
+
+    /// What survives a restart besides the PKI files.
+    struct Persisted: Codable {
+        var allocations = Allocations()
+        var credentials: [String: NodeCredentials] = [:]
+        var rotation = RotationState()
+        var revoked: [String] = []
+        var certificates: [String: CertificateRecord] = [:]
+    }
+
+    public struct CertificateRecord: Codable, Sendable, Hashable {
+        public var serial: String
+        public var expires: Date
+    }
+
+    public struct NodeStatus: Sendable, Hashable {
+        public var name: String
+        public var desiredRevision: UInt64
+        public var appliedRevision: UInt64
+        public var connected: Bool
+        public var certificateExpires: Date?
+        public var inboundEpoch: UInt32
+        public var outboundEpoch: UInt32
+    }
+
+    public nonisolated let stateDirectory: String
+    public nonisolated let ca: ClusterCA
+    let tokens: JoinTokens
+    let audit: AuditLog
+    private(set) var planner: Planner
+    private var persisted: Persisted
+    /// The file's spec, before runtime revocations are added to it.
+    private var fileSpec: ClusterSpec
+    private var watchers: [String: [UUID: Watcher]] = [:]
+    private var applied: [String: UInt64] = [:]
+
+    final class Watcher: @unchecked Sendable {
+        let continuation: AsyncThrowingStream<WatchEvent, Error>.Continuation
+        var last: DesiredNodeState?
+        init(_ continuation: AsyncThrowingStream<WatchEvent, Error>.Continuation) { self.continuation = continuation }
+    }
+
+    public enum WatchEvent: Sendable {
+        case snapshot(DesiredNodeState)
+        case delta(DesiredStateDelta)
+    }
+
+    public init(stateDirectory: String, spec: ClusterSpec) throws {
+        self.stateDirectory = stateDirectory
+        let (ca, created) = try ClusterCA.loadOrCreate(directory: stateDirectory, clusterName: spec.cluster.name)
+        self.ca = ca
+        tokens = try JoinTokens(path: stateDirectory + "/tokens.json")
+        audit = try AuditLog(path: stateDirectory + "/audit.log", ca: ca)
+        if let data = FileManager.default.contents(atPath: stateDirectory + "/controller.json") {
+            persisted = try JSONDecoder.controller.decode(Persisted.self, from: data)
+        } else {
+            persisted = Persisted()
+        }
+        fileSpec = spec
+        planner = try Planner(spec: Self.effective(spec, revoked: persisted.revoked), allocations: persisted.allocations,
+                              credentials: persisted.credentials, rotation: persisted.rotation)
+        if created { try audit.record("ca-created", detail: ["subject": "\(ca.certificate.subject)"]) }
+        try audit.record("spi-rule", detail: ["rule": "(epoch mod 256) << 24 | sender index << 8 | 0x57", "epoch": "\(planner.rotation.currentEpoch)"])
+        persisted = try Self.write(persisted, planner, to: stateDirectory)
+    }
+
+    static func effective(_ spec: ClusterSpec, revoked: [String]) -> ClusterSpec {
+        var spec = spec
+        spec.revoked = Array(Set(spec.revoked + revoked.filter { name in spec.nodes.contains { $0.name == name } })).sorted()
+        return spec
+    }
+
+    private func save() throws {
+        persisted = try Self.write(persisted, planner, to: stateDirectory)
+    }
+
+    private static func write(_ persisted: Persisted, _ planner: Planner, to directory: String) throws -> Persisted {
+        var persisted = persisted
+        persisted.allocations = planner.allocations
+        persisted.credentials = planner.credentials
+        persisted.rotation = planner.rotation
+        try SecureFile.write(Array(try JSONEncoder.controller.encode(persisted)), to: directory + "/controller.json")
+        return persisted
+    }
+
+    // MARK: sources
+
+    /// A new cluster file: re-plan, push deltas to the nodes whose state changed.
+    @discardableResult
+    public func update(spec: ClusterSpec) throws -> Set<String> {
+        let before = Set(planner.structure.revoked)
+        let changed = try planner.update(to: Self.effective(spec, revoked: persisted.revoked))
+        fileSpec = spec
+        for node in Set(planner.structure.revoked).subtracting(before) { try revoked(node, reason: "cluster file") }
+        try save()
+        publish(changed)
+        return changed
+    }
+
+    // MARK: PKI
+
+    /// Join: spend the token, sign the CSR, learn the node's key-agreement key.
+    public func join(node: String, token: String, csrPEM: String, incarnation: String) throws(Failure) -> Certificate {
+        guard fileSpec.nodes.contains(where: { $0.name == node }) else { throw Failure(kind: .notFound, description: "node \(node) is not in the cluster") }
+        guard !planner.structure.revoked.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
+        do { _ = try tokens.consume(token, node: node) } catch {
+            try? audit.record("join-refused", subject: node, detail: ["reason": error.description])
+            throw Failure(kind: .unauthenticated, description: error.description)
+        }
+        return try issue(node: node, csrPEM: csrPEM, incarnation: incarnation, event: "issue")
+    }
+
+    /// Renew: the caller is authenticated by its current certificate (checked by the service).
+    public func renew(node: String, csrPEM: String, incarnation: String) throws(Failure) -> Certificate {
+        guard !planner.structure.revoked.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
+        return try issue(node: node, csrPEM: csrPEM, incarnation: incarnation, event: "renew")
+    }
+
+    private func issue(node: String, csrPEM: String, incarnation: String, event: String) throws(Failure) -> Certificate {
+        let issued: (certificate: Certificate, keyAgreementKey: P256.KeyAgreement.PublicKey)
+        do { issued = try ca.issueNodeCertificate(csrPEM: csrPEM, node: node) } catch {
+            throw Failure(kind: .invalidArgument, description: error.description)
+        }
+        let serial = "\(issued.certificate.serialNumber)"
+        persisted.certificates[node] = CertificateRecord(serial: serial, expires: issued.certificate.notValidAfter)
+        let credential = NodeCredentials(keyAgreementPublicKey: issued.keyAgreementKey.x963Representation.base64EncodedString(), incarnation: incarnation)
+        do {
+            try audit.record(event, subject: node, detail: ["serial": serial, "expires": ISO8601DateFormatter().string(from: issued.certificate.notValidAfter),
+                                                           "incarnation": incarnation])
+            let changed = try planner.setCredentials(credential, for: node)
+            try save()
+            publish(changed)
+        } catch {
+            throw Failure(kind: .failedPrecondition, description: "recording the certificate failed: \(error)")
+        }
+        return issued.certificate
+    }
+
+    /// Checks a presented certificate: issued by this CA, valid, not revoked, the latest
+    /// one issued to that node. Returns the node.
+    public func authenticate(_ certificate: Certificate?) throws(Failure) -> String {
+        guard let certificate else { throw Failure(kind: .unauthenticated, description: "no client certificate") }
+        let node: String
+        do { node = try ca.verifyNodeCertificate(certificate) } catch { throw Failure(kind: .unauthenticated, description: error.description) }
+        guard !planner.structure.revoked.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
+        return node
+    }
+
+    /// Revokes `node` at runtime (`weftctl revoke`): quarantined everywhere, its streams
+    /// ended, its certificate refused from now on.
+    public func revoke(_ node: String) throws {
+        guard fileSpec.nodes.contains(where: { $0.name == node }) else { throw Failure(kind: .notFound, description: "node \(node) is not in the cluster") }
+        guard !persisted.revoked.contains(node) else { return }
+        persisted.revoked.append(node)
+        try update(spec: fileSpec)
+    }
+
+    private func revoked(_ node: String, reason: String) throws {
+        try audit.record("revoke", subject: node, detail: ["reason": reason, "serial": persisted.certificates[node]?.serial ?? "-"])
+        for watcher in (watchers[node] ?? [:]).values {
+            watcher.continuation.finish(throwing: Failure(kind: .permissionDenied, description: "node \(node) was revoked"))
+        }
+        watchers[node] = nil
+    }
+
+    // MARK: distribution
+
+    /// The node's stream: its snapshot now, then a delta whenever its state changes.
+    public func watch(node: String) -> AsyncThrowingStream<WatchEvent, Error> {
+        let (stream, continuation) = AsyncThrowingStream<WatchEvent, Error>.makeStream(bufferingPolicy: .unbounded)
+        let id = UUID()
+        let watcher = Watcher(continuation)
+        watchers[node, default: [:]][id] = watcher
+        continuation.onTermination = { _ in Task { await self.unwatch(node, id) } }
+        if let state = planner.desiredState(for: node) {
+            watcher.last = state
+            continuation.yield(.snapshot(state))
+        }
+        return stream
+    }
+
+    private func unwatch(_ node: String, _ id: UUID) { watchers[node]?[id] = nil }
+
+    private func publish(_ changed: Set<String>) {
+        for node in changed {
+            guard let connected = watchers[node], !connected.isEmpty, let state = planner.desiredState(for: node) else { continue }
+            for watcher in connected.values {
+                if let last = watcher.last {
+                    let delta = DesiredStateDelta(from: last, to: state)
+                    if !delta.isEmpty { watcher.continuation.yield(.delta(delta)) }
+                } else {
+                    watcher.continuation.yield(.snapshot(state))
+                }
+                watcher.last = state
+            }
+        }
+    }
+
+    /// The node applied `revision`. When that is its current state, what it proves about
+    /// the rotation is recorded (and may let other nodes move on).
+    public func acknowledge(node: String, revision: UInt64, succeeded: Bool, softExpiredSPIs: [UInt32] = []) throws {
+        if succeeded { applied[node] = max(applied[node] ?? 0, revision) }
+        if !softExpiredSPIs.isEmpty {
+            try audit.record("soft-expiry", subject: node, detail: ["spis": softExpiredSPIs.map { String($0, radix: 16) }.joined(separator: ",")])
+        }
+        guard succeeded, let state = planner.desiredState(for: node), state.revision == revision else { return }
+        let facts = planner.rotation.facts(of: state)
+        let epoch = planner.rotation.currentEpoch
+        let changed = planner.acknowledge(node: node, inboundEpoch: facts.inboundEpoch, outboundEpoch: facts.outboundEpoch)
+        if planner.rotation.currentEpoch != epoch { try audit.record("epoch", detail: ["epoch": "\(planner.rotation.currentEpoch)", "state": "complete"]) }
+        if !changed.isEmpty { try save() }
+        publish(changed)
+    }
+
+    /// Starts a key rotation (the controller's timer, or an operator).
+    public func rotate() throws {
+        let changed = planner.startRotation()
+        guard !changed.isEmpty else { return }
+        try audit.record("epoch", detail: ["epoch": "\(planner.rotation.targetEpoch)", "state": "started",
+                                           "spi-rule": "(epoch mod 256) << 24 | sender index << 8 | 0x57"])
+        try save()
+        publish(changed)
+    }
+
+    public func status() -> (nodes: [NodeStatus], currentEpoch: UInt32, targetEpoch: UInt32) {
+        let nodes = fileSpec.nodes.map(\.name).sorted().map { name in
+            NodeStatus(name: name, desiredRevision: planner.revisions[name] ?? 0, appliedRevision: applied[name] ?? 0,
+                       connected: !(watchers[name] ?? [:]).isEmpty, certificateExpires: persisted.certificates[name]?.expires,
+                       inboundEpoch: planner.rotation.inboundReady[name] ?? 0, outboundEpoch: planner.rotation.outboundSwitched[name] ?? 0)
+        }
+        return (nodes, planner.rotation.currentEpoch, planner.rotation.targetEpoch)
+    }
+
+    /// `node`'s current desired state (nil: not active).
+    public func desiredState(for node: String) -> DesiredNodeState? { planner.desiredState(for: node) }
+
+    public func createToken(node: String, ttl: TimeInterval) throws -> String { try tokens.create(node: node, ttl: ttl).token }
+
+    public func checkpoint() throws { try audit.checkpoint() }
+}
+
+extension JSONEncoder {
+    static var controller: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    static var controller: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

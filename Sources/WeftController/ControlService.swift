@@ -1,0 +1,113 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import WeftControlAPI
+import WeftModel
+import X509
+
+/// The gRPC face of `ControlPlane` (Protos/weft/v1/control.proto). Identity comes from the
+/// TLS layer: on the node listener the client certificate (verified against the cluster CA
+/// during the handshake) names the node, and every call is checked again against
+/// revocation. Failures map to gRPC status codes with the reason as message; nothing here
+/// logs or returns a secret.
+public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
+    let plane: ControlPlane
+
+    public init(plane: ControlPlane) { self.plane = plane }
+
+    /// The node the caller's certificate names, if it may still talk to us.
+    func caller(_ context: ServerContext) async throws -> String {
+        let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
+        do { return try await plane.authenticate(certificate) } catch { throw RPCError(error) }
+    }
+
+    public func join(request: Weft_V1_JoinRequest, context: ServerContext) async throws -> Weft_V1_JoinResponse {
+        do {
+            let certificate = try await plane.join(node: request.node, token: request.token, csrPEM: request.csrPem,
+                                                   incarnation: request.incarnation)
+            var response = Weft_V1_JoinResponse()
+            response.certificatePem = try certificate.serializeAsPEM().pemString
+            response.caPem = plane.ca.certificatePEM
+            return response
+        } catch let failure as ControlPlane.Failure {
+            throw RPCError(failure)
+        }
+    }
+
+    public func renew(request: Weft_V1_RenewRequest, context: ServerContext) async throws -> Weft_V1_RenewResponse {
+        let node = try await caller(context)
+        do {
+            let certificate = try await plane.renew(node: node, csrPEM: request.csrPem, incarnation: request.incarnation)
+            var response = Weft_V1_RenewResponse()
+            response.certificatePem = try certificate.serializeAsPEM().pemString
+            return response
+        } catch let failure as ControlPlane.Failure {
+            throw RPCError(failure)
+        }
+    }
+
+    public func watch(request: Weft_V1_WatchRequest, response: RPCWriter<Weft_V1_WatchUpdate>, context: ServerContext) async throws {
+        let node = try await caller(context)
+        guard request.node.isEmpty || request.node == node else {
+            throw RPCError(code: .permissionDenied, message: "node \(node) may read only its own desired state, not \(request.node)'s")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            for try await event in await plane.watch(node: node) {
+                var update = Weft_V1_WatchUpdate()
+                switch event {
+                case .snapshot(let state):
+                    update.snapshot = try encoder.encode(state)
+                    update.revision = state.revision
+                case .delta(let delta):
+                    update.delta = try encoder.encode(delta)
+                    update.revision = delta.revision
+                }
+                try await response.write(update)
+            }
+        } catch let failure as ControlPlane.Failure {
+            throw RPCError(failure)
+        }
+    }
+
+    public func ack(request: Weft_V1_AckRequest, context: ServerContext) async throws -> Weft_V1_AckResponse {
+        let node = try await caller(context)
+        try await plane.acknowledge(node: node, revision: request.revision, succeeded: request.succeeded,
+                                    softExpiredSPIs: request.softExpiredSpis)
+        return Weft_V1_AckResponse()
+    }
+
+    public func status(request: Weft_V1_StatusRequest, context: ServerContext) async throws -> Weft_V1_StatusResponse {
+        _ = try await caller(context)
+        let status = await plane.status()
+        var response = Weft_V1_StatusResponse()
+        response.currentEpoch = status.currentEpoch
+        response.targetEpoch = status.targetEpoch
+        response.nodes = status.nodes.map { node in
+            var entry = Weft_V1_NodeStatus()
+            entry.name = node.name
+            entry.desiredRevision = node.desiredRevision
+            entry.appliedRevision = node.appliedRevision
+            entry.connected = node.connected
+            entry.certificateExpiresUnix = Int64(node.certificateExpires?.timeIntervalSince1970 ?? 0)
+            entry.inboundEpoch = node.inboundEpoch
+            entry.outboundEpoch = node.outboundEpoch
+            return entry
+        }
+        return response
+    }
+}
+
+extension RPCError {
+    init(_ failure: ControlPlane.Failure) {
+        let code: RPCError.Code = switch failure.kind {
+        case .unauthenticated: .unauthenticated
+        case .permissionDenied: .permissionDenied
+        case .invalidArgument: .invalidArgument
+        case .failedPrecondition: .failedPrecondition
+        case .notFound: .notFound
+        }
+        self.init(code: code, message: failure.description)
+    }
+}

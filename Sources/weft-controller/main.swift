@@ -1,0 +1,52 @@
+// weft-controller: plans every node's desired state from the cluster file and streams it
+// to the agents over mTLS (docs/control-api.md).
+//
+//   weft-controller run --cluster FILE [--state-dir DIR] [--listen HOST:PORT] [--join-listen HOST:PORT]
+//                       [--advertise IP[,IP...]]
+//
+// State (CA, tokens, audit log, allocations) lives in --state-dir (/var/lib/weft-controller).
+// The cluster file is watched: a valid change is planned and pushed as deltas; an invalid
+// one is logged with every problem and its line, and the previous state stays in force.
+// SIGTERM/SIGINT: stop serving, sign the audit log's tail, exit 0.
+import Foundation
+import Logging
+import ServiceLifecycle
+import WeftController
+import WeftModel
+
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(Data("weft-controller: \(message)\n".utf8))
+    exit(status)
+}
+
+let usage = "usage: weft-controller run --cluster FILE [--state-dir DIR] [--listen HOST:PORT] [--join-listen HOST:PORT] [--advertise IP,...]"
+var arguments = Array(CommandLine.arguments.dropFirst())
+guard arguments.first == "run" else { fail(usage, status: 2) }
+arguments.removeFirst()
+let options: ControllerOptions
+do { options = try ControllerOptions(arguments) } catch { fail("\(error)\n\(usage)", status: 2) }
+
+LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+let logger = Logger(label: "weft-controller")
+do {
+    let text = try String(contentsOfFile: options.cluster, encoding: .utf8)
+    let spec = try ClusterFile.parse(text, name: options.cluster)
+    let plane = try ControlPlane(stateDirectory: options.stateDirectory, spec: spec)
+    let server = try ControlServer(plane: plane, nodeListen: options.listen, joinListen: options.joinListen,
+                                   names: ["weft-controller", "localhost"], addresses: options.advertise)
+    let services: [any Service] = [
+        ServerService(server: server, logger: logger),
+        ClusterFileWatcher(path: options.cluster, plane: plane, logger: logger),
+        RotationTimer(plane: plane, interval: spec.encryption.enabled ? TimeInterval(spec.encryption.rotationSeconds) : 0, logger: logger),
+    ]
+    let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                  gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    logger.info("serving", metadata: ["nodes": "\(options.listen.host):\(options.listen.port)",
+                                      "join": "\(options.joinListen.host):\(options.joinListen.port)",
+                                      "state": "\(options.stateDirectory)", "cluster": "\(spec.cluster.name)"])
+    try await group.run()
+    try await plane.checkpoint()
+    logger.info("stopped; audit log checkpointed")
+} catch {
+    fail("\(error)", status: 1)
+}
