@@ -50,7 +50,11 @@ let package = Package(
         .target(name: "WeftModel"),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
         .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
-        .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel", .product(name: "Crypto", package: "swift-crypto"),
+        .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel", "WeftPKI", "WeftControlAPI",
+                                                             .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                                                             .product(name: "X509", package: "swift-certificates"),
+                                                             .product(name: "Crypto", package: "swift-crypto"),
                                                              .product(name: "Logging", package: "swift-log"),
                                                              .product(name: "Prometheus", package: "swift-prometheus")]),
 

@@ -258,6 +258,13 @@ public actor ControlPlane {
     public func createToken(node: String, ttl: TimeInterval) throws -> String { try tokens.create(node: node, ttl: ttl).token }
 
     public func checkpoint() throws { try audit.checkpoint() }
+
+    /// Ends every open Watch stream (shutdown: the server waits for open calls to finish,
+    /// and a watch never does by itself). Agents reconnect with backoff.
+    public func endStreams() {
+        for watcher in watchers.values.flatMap(\.values) { watcher.continuation.finish() }
+        watchers = [:]
+    }
 }
 
 extension JSONEncoder {

@@ -10,6 +10,7 @@ struct Options {
         usage: weft-agent apply --desired FILE [--key FILE] [--state-dir DIR] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
                weft-agent keygen --out FILE
                weft-agent run   --desired FILE [--key FILE] [--state-dir DIR] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS] [--metrics-port PORT]
+               weft-agent run   --controller HOST:PORT --node NAME --ca CA.crt [--token TOKEN] [--join HOST:PORT] [--state-dir DIR] [...]
         """
 
     var file: String?
@@ -23,6 +24,13 @@ struct Options {
     var resync: Double = 30
     /// `run` serves /metrics and /healthz here (loopback only by default).
     var metricsPort: UInt16 = 9464
+    /// Controller mode: the node listener, the join listener (default: same host, 7444),
+    /// the join token (first start only), the cluster CA to trust, this node's name.
+    var controller: (host: String, port: Int)?
+    var joinEndpoint: (host: String, port: Int)?
+    var token: String?
+    var caFile: String?
+    var nodeName: String?
 
     init(_ arguments: [String]) throws {
         var rest = arguments[...]
@@ -30,6 +38,7 @@ struct Options {
             guard let next = rest.popFirst() else { throw UsageError(message: "\(flag) needs a value") }
             return next
         }
+        func endpoint(_ flag: String) throws -> (host: String, port: Int) { try Self.parseEndpoint(flag, try value(flag)) }
         while let argument = rest.popFirst() {
             switch argument {
             case "--desired": file = try value(argument)
@@ -38,6 +47,11 @@ struct Options {
             case "--bpf": bpfDirectory = try value(argument)
             case "--pin-root": pinRoot = try value(argument)
             case "--state-dir": stateDirectory = try value(argument)
+            case "--controller": controller = try endpoint(argument)
+            case "--join": joinEndpoint = try endpoint(argument)
+            case "--token": token = try value(argument)
+            case "--ca": caFile = try value(argument)
+            case "--node": nodeName = try value(argument)
             case "--dry-run": dryRun = true
             case "--metrics-port":
                 guard let port = UInt16(try value(argument)), port > 0 else { throw UsageError(message: "--metrics-port takes 1-65535") }
@@ -48,7 +62,21 @@ struct Options {
             default: throw UsageError(message: "unknown argument \"\(argument)\"")
             }
         }
-        guard file != nil else { throw UsageError(message: "--desired FILE is required") }
+        if let controller {
+            guard file == nil, keyFile == nil else { throw UsageError(message: "--controller replaces --desired and --key (both come from the controller and the state directory)") }
+            guard nodeName != nil, caFile != nil else { throw UsageError(message: "--controller needs --node NAME and --ca CA.crt") }
+            joinEndpoint = joinEndpoint ?? (controller.host, 7444)
+            file = ControllerSource.desiredPath(self)
+            keyFile = ControllerSource.keyPath(self)
+        }
+        guard file != nil else { throw UsageError(message: "--desired FILE (or --controller HOST:PORT) is required") }
+    }
+
+    private static func parseEndpoint(_ flag: String, _ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) else {
+            throw UsageError(message: "\(flag) takes HOST:PORT, not \"\(text)\"")
+        }
+        return (String(text[..<colon]), port)
     }
 
     /// The node's key-agreement key. Errors name the file, never its contents.

@@ -17,6 +17,8 @@ func run(_ options: Options) throws -> Int32 {
     LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
     var logger = Logger(label: "weft-agent")
     logger[metadataKey: "netns"] = "\(options.namespace ?? "-")"
+    // Controller mode: keys, incarnation and certificate first (the reconciler needs kex.key).
+    let source = options.controller == nil ? nil : try ControllerSource(options: options, logger: logger)
     let reconciler = try options.reconciler()
     let metrics = AgentMetrics(resync: options.resync)
     try metrics.serve(port: options.metricsPort)
@@ -25,6 +27,7 @@ func run(_ options: Options) throws -> Int32 {
     let expiries = try watchExpiries(options.namespace, metrics: metrics, wake: wake, logger: logger)
     watchFile(options.file!, wake: wake)
     stopOnSignals(logger: logger)
+    source?.start(wake: wake)
 
     var current: DesiredNodeState?
     var backoff = 1.0
@@ -34,6 +37,7 @@ func run(_ options: Options) throws -> Int32 {
         while wake.wait(timeout: .now()) == .success {}  // coalesce a burst of wake-ups
         metrics.loopAlive()
         do {
+            if source != nil && !FileManager.default.fileExists(atPath: options.file!) { continue }  // no snapshot yet
             let state = try options.readDesiredState()
             if state != current { logger.info("desired state loaded", metadata: ["revision": "\(state.revision)", "peers": "\(state.peers.count)"]) }
             current = state
@@ -64,6 +68,9 @@ func run(_ options: Options) throws -> Int32 {
                 logger.warning("change failed; will retry", metadata: ["change": "\(change)", "error": "\(error)"])
             }
             backoff = report.succeeded ? 1 : min(backoff * 2, 30)
+            source?.acknowledge(state, report: ReconcileReportSummary(
+                succeeded: report.succeeded, failures: report.failures.map { "\($0.change): \($0.error)" } + report.refused.map { "\($0.change): \($0.reason)" },
+                installedSPIs: report.succeeded ? plannedSPIs(state) : []), softExpired: expiries.drainSoft())
         } catch {
             metrics.reconcileFailures.increment()
             logger.error("reconcile failed; will retry", metadata: ["error": "\(error)", "retry_s": "\(backoff)"])
@@ -98,6 +105,14 @@ final class ExpiryLog: @unchecked Sendable {
         set { lock.withLock { underlay = newValue } }
     }
     func append(_ expiry: SAExpiry) { lock.withLock { soft.append(expiry) } }
+    /// The soft-expired SPIs seen since the last call (for the controller's ack).
+    func drainSoft() -> [UInt32] { lock.withLock { defer { soft = [] }; return soft.map(\.spi) } }
+}
+
+/// The SPIs the state asks for (all installed when the reconcile succeeded).
+func plannedSPIs(_ state: DesiredNodeState) -> [UInt32] {
+    guard state.cluster.encryption else { return [] }
+    return state.peers.filter(\.encrypt).flatMap { peer in [peer.activeOutbound?.spi].compactMap { $0 } + peer.activeInbound.map(\.spi) }
 }
 
 /// Listens on XFRMNLGRP_EXPIRE. A soft expiry is logged and counted (rotation due); a hard

@@ -6,6 +6,7 @@ import WeftController
 /// Both gRPC listeners, stopped gracefully on shutdown.
 struct ServerService: Service {
     let server: ControlServer
+    let plane: ControlPlane
     let logger: Logger
 
     func run() async throws {
@@ -13,6 +14,7 @@ struct ServerService: Service {
             try await server.serve()
         } onGracefulShutdown: {
             server.beginGracefulShutdown()
+            Task { await plane.endStreams() }
         }
     }
 }

@@ -35,7 +35,7 @@ do {
     let server = try ControlServer(plane: plane, nodeListen: options.listen, joinListen: options.joinListen,
                                    names: ["weft-controller", "localhost"], addresses: options.advertise)
     let services: [any Service] = [
-        ServerService(server: server, logger: logger),
+        ServerService(server: server, plane: plane, logger: logger),
         ClusterFileWatcher(path: options.cluster, plane: plane, logger: logger),
         RotationTimer(plane: plane, interval: spec.encryption.enabled ? TimeInterval(spec.encryption.rotationSeconds) : 0, logger: logger),
     ]

@@ -13,6 +13,7 @@ echo "guest-tests: kernel $(uname -r), $(scripts/vm/can-esp.sh 2>&1)"
 rc=0
 "$bundle" --testing-library swift-testing --filter IntegrationTests || rc=1
 scripts/test-overlay.sh || rc=1
+scripts/test-controller.sh || rc=1
 scripts/test-bpf.sh --no-build || rc=1
 scripts/vm/selftest.sh || rc=1
 exit $rc
