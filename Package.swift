@@ -78,7 +78,9 @@ let package = Package(
         .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel",
                                                                   .product(name: "Logging", package: "swift-log"),
                                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel"]),
+        .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel", "WeftController", "WeftPKI", "WeftControlAPI",
+                                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
         .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel", "WeftPKI",

@@ -164,6 +164,11 @@ public actor ControlPlane {
         let node: String
         do { node = try ca.verifyNodeCertificate(certificate) } catch { throw Failure(kind: .unauthenticated, description: error.description) }
         guard !planner.structure.revoked.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
+        // Only the newest certificate of a node counts: one replaced by a renewal (or a
+        // new join) is refused even before it expires.
+        guard persisted.certificates[node]?.serial == "\(certificate.serialNumber)" else {
+            throw Failure(kind: .unauthenticated, description: "certificate \(certificate.serialNumber) is not node \(node)'s current one")
+        }
         return node
     }
 

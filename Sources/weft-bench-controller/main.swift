@@ -7,7 +7,9 @@
 // identities); policy p lets app-((p+1)%1000) reach app-p on TCP 8080. Encryption on,
 // every node joined.
 //
-// Usage: weft-bench-controller [NODES PODS POLICIES]
+// Then the fan-out (Fanout.swift): FANOUT clients watching over real gRPC/mTLS on loopback.
+//
+// Usage: weft-bench-controller [NODES PODS POLICIES [FANOUT]]
 import Foundation
 import WeftModel
 import WeftPlanner
@@ -18,7 +20,8 @@ func fail(_ message: String) -> Never {
 }
 
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
-let (nodeCount, podCount, policyCount) = arguments.count == 3 ? (arguments[0], arguments[1], arguments[2]) : (5_000, 150_000, 1_000)
+let (nodeCount, podCount, policyCount) = arguments.count >= 3 ? (arguments[0], arguments[1], arguments[2]) : (5_000, 150_000, 1_000)
+let fanoutClients = arguments.count >= 4 ? arguments[3] : 1_000
 guard nodeCount > 1, nodeCount < 60_000, podCount >= nodeCount, policyCount >= 0 else { fail("usage: weft-bench-controller [NODES PODS POLICIES]") }
 
 func seconds(_ duration: Duration) -> Double {
@@ -66,6 +69,11 @@ relabelled.labels["app"] = "app-relabelled"
 var changedLabel: Set<String> = []
 let labelTime = try clock.measure { changedLabel = try planner.apply([.upsert(relabelled)]) }
 
+let planningRSS = peakRSS()
+planner = nil
+FileHandle.standardError.write(Data("weft-bench-controller: planning done; fan-out to \(fanoutClients) clients\n".utf8))
+let fan = try await fanout(clients: fanoutClients)
+
 let figures: [(String, String)] = [
     ("nodes", "\(nodeCount)"), ("pods", "\(podCount)"), ("policies", "\(policyCount)"),
     ("full_plan_s", String(format: "%.3f", seconds(full))),
@@ -75,6 +83,8 @@ let figures: [(String, String)] = [
     ("incremental_ms", String(format: "%.3f", max(seconds(addTime), seconds(labelTime)) * 1000)),
     ("pod_add_ms", String(format: "%.3f", seconds(addTime) * 1000)), ("pod_add_nodes", "\(changedAdd.count)"),
     ("label_change_ms", String(format: "%.3f", seconds(labelTime) * 1000)), ("label_change_nodes", "\(changedLabel.count)"),
-    ("rss_mb", String(format: "%.1f", peakRSS())),
+    ("fanout_clients", "\(fanoutClients)"), ("fanout_affected", "\(fan.affected)"), ("fanout_setup_s", String(format: "%.1f", fan.setup)),
+    ("fanout_p50_ms", String(format: "%.1f", fan.p50 * 1000)), ("fanout_p99_ms", String(format: "%.1f", fan.p99 * 1000)),
+    ("rss_mb", String(format: "%.1f", planningRSS)), ("fanout_rss_mb", String(format: "%.1f", peakRSS())),
 ]
 print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")

@@ -114,6 +114,11 @@ struct ControlServiceTests {
         forged.csrPem = try swapped.serializeAsPEM().pemString
         let forgedRequest = forged
         #expect(await Self.code { _ = try await harness.joinClient { try await $0.join(forgedRequest) } } == .invalidArgument, "CSR without possession")
+        // A second join (or a renewal) replaces the certificate: the old one is refused at once.
+        let newer = try await harness.join(node1)
+        _ = try await harness.nodeClient(node1, certificatePEM: newer) { try await $0.status(Weft_V1_StatusRequest()) }
+        #expect(await Self.code { _ = try await harness.nodeClient(node1, certificatePEM: pem) { try await $0.status(Weft_V1_StatusRequest()) } }
+                == .unauthenticated, "a replaced certificate still works")
         // The join listener serves nothing else.
         #expect(await Self.code { _ = try await harness.joinClient { try await $0.status(Weft_V1_StatusRequest()) } } == .unauthenticated)
         await harness.stop()
