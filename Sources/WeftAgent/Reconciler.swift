@@ -132,7 +132,7 @@ public struct Reconciler: Sendable {
         report.refused = xfrmPlan.refused.map { (change: $0.0, reason: $0.1) }
         // Recorded (durably) before the kernel sees them: see SALedger.
         try ledger.record(xfrmPlan.adds.compactMap { if case .addState(let sa) = $0 { sa.aead?.key } else { nil } })
-        applyXfrm(xfrmPlan.adds, into: &report)
+        try ledger.forget(applyXfrm(xfrmPlan.adds, into: &report))
         report.changes = diff(desired: desired.objects, observed: try kernel.objects(on: device.index))
         let result = socket.apply(report.changes.map { $0.request(device: device.index) })
         report.writes += report.changes.count
@@ -147,11 +147,19 @@ public struct Reconciler: Sendable {
         return report
     }
 
-    private func applyXfrm(_ changes: [XfrmChange], into report: inout ReconcileReport) {
-        guard let xfrm, !changes.isEmpty else { return }
+    /// Sends the changes; returns the keys of SAs the kernel refused to add. Those never
+    /// existed, so the ledger may forget them and the retry may install them (EEXIST is
+    /// the exception: an SA with that SPI is there, maybe with this very key).
+    @discardableResult
+    private func applyXfrm(_ changes: [XfrmChange], into report: inout ReconcileReport) -> [SecretBytes] {
+        guard let xfrm, !changes.isEmpty else { return [] }
         let result = xfrm.apply(changes.map(\.request))
         report.writes += changes.count
         report.failures += result.failures.map { (changes[$0.index].description, $0.error) }
+        return result.failures.compactMap { failure in
+            guard failure.error.errno != .exists, case .addState(let sa) = changes[failure.index] else { return nil }
+            return sa.aead?.key
+        }
     }
 
     /// The uplink's index; refuses a `node.mtu` the uplink cannot carry (`OverlayMTU`).

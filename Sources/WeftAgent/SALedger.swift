@@ -63,6 +63,28 @@ public final class SALedger: @unchecked Sendable {
         }
     }
 
+    /// Forgets keys the kernel refused to install: no SA ever carried them, so installing
+    /// them later (the retry of a failed change) repeats no nonce. Rewrites the file
+    /// atomically (temporary file, fsync, rename).
+    public func forget(_ keys: [SecretBytes]) throws {
+        let prints = Set(keys.map(Self.fingerprint))
+        try lock.withLock {
+            guard !prints.isDisjoint(with: known) else { return }
+            known.subtract(prints)
+            guard let path else { return }
+            let temporary = path + ".tmp"
+            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw Error(description: "SA ledger \(temporary): \(String(cString: strerror(errno)))") }
+            let data = Array(known.sorted().map { $0 + "\n" }.joined().utf8)
+            let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            let synced = fsync(fd) == 0
+            close(fd)
+            guard written == data.count, synced, rename(temporary, path) == 0 else {
+                throw Error(description: "SA ledger \(path): rewrite failed: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
     private static func append(_ lines: [String], to path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {

@@ -152,6 +152,22 @@ struct SALedgerTests {
         #expect(!text.contains(key.revealedHex.dropFirst(2)))
     }
 
+    @Test("a key the kernel refused to install is forgotten (its retry may install it); others stay, also on disk")
+    func forget() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("weft-ledger-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/sa-ledger"
+        let kept = SecretBytes((0..<36).map { UInt8($0) }), refused = SecretBytes((1...36).map { UInt8($0) })
+        let ledger = try SALedger(path: path)
+        try ledger.record([kept, refused])
+        try ledger.forget([refused])
+        #expect(ledger.contains(kept) && !ledger.contains(refused))
+        let reloaded = try SALedger(path: path)
+        #expect(reloaded.contains(kept) && !reloaded.contains(refused) && reloaded.count == 1)
+        let mode = (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? 0
+        #expect(mode == 0o600)
+    }
+
     @Test("an expire event maps to the peer and direction; another reqid is not Weft's")
     func expiry() {
         var sa = XfrmState(source: IPAddress("192.0.2.2")!, destination: IPAddress("192.0.2.1")!, spi: 0x2001, reqid: 0x5700_0002)
