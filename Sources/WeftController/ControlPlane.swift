@@ -73,7 +73,7 @@ public actor ControlPlane {
         tokens = try JoinTokens(path: stateDirectory + "/tokens.json")
         audit = try AuditLog(path: stateDirectory + "/audit.log", ca: ca)
         if let data = FileManager.default.contents(atPath: stateDirectory + "/controller.json") {
-            persisted = try JSONDecoder.controller.decode(Persisted.self, from: data)
+            persisted = try JSONDecoder.weft.decode(Persisted.self, from: data)
         } else {
             persisted = Persisted()
         }
@@ -100,7 +100,7 @@ public actor ControlPlane {
         persisted.allocations = planner.allocations
         persisted.credentials = planner.credentials
         persisted.rotation = planner.rotation
-        try SecureFile.write(Array(try JSONEncoder.controller.encode(persisted)), to: directory + "/controller.json")
+        try SecureFile.write(Array(try JSONEncoder.weft.encode(persisted)), to: directory + "/controller.json")
         return persisted
     }
 
@@ -269,22 +269,5 @@ public actor ControlPlane {
     public func endStreams() {
         for watcher in watchers.values.flatMap(\.values) { watcher.continuation.finish() }
         watchers = [:]
-    }
-}
-
-extension JSONEncoder {
-    static var controller: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }
-}
-
-extension JSONDecoder {
-    static var controller: JSONDecoder {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
     }
 }

@@ -95,8 +95,10 @@ public final class JoinTokens: @unchecked Sendable {
     }
 }
 
+/// The JSON of Weft's state files (tokens, controller.json): sorted keys, readable,
+/// ISO 8601 dates.
 extension JSONEncoder {
-    static var weft: JSONEncoder {
+    public static var weft: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         encoder.dateEncodingStrategy = .iso8601
@@ -105,7 +107,7 @@ extension JSONEncoder {
 }
 
 extension JSONDecoder {
-    static var weft: JSONDecoder {
+    public static var weft: JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         return decoder
