@@ -56,10 +56,13 @@ let package = Package(
                                                              .product(name: "X509", package: "swift-certificates"),
                                                              .product(name: "Crypto", package: "swift-crypto"),
                                                              .product(name: "Logging", package: "swift-log"),
+                                                             "WeftMetrics",
                                                              .product(name: "Prometheus", package: "swift-prometheus")]),
 
         // The controller's pure computation: cluster spec → per-node desired state, incremental.
         .target(name: "WeftPlanner", dependencies: ["WeftModel"]),
+        // The daemons' /metrics and /healthz endpoint.
+        .target(name: "WeftMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")]),
         // Cluster CA, node certificates from CSRs, join tokens, the signed audit log.
         .target(name: "WeftPKI", dependencies: [.product(name: "Crypto", package: "swift-crypto"),
                                                 .product(name: "X509", package: "swift-certificates"),
@@ -71,11 +74,12 @@ let package = Package(
         // The controller: sources (the YAML cluster file), the control plane, the gRPC service.
         .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", "WeftPKI", "WeftControlAPI",
                                                        .product(name: "Yams", package: "Yams"),
+                                                       .product(name: "Prometheus", package: "swift-prometheus"),
                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                        .product(name: "Crypto", package: "swift-crypto"),
                                                        .product(name: "X509", package: "swift-certificates")]),
-        .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel",
+        .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel", "WeftMetrics",
                                                                   .product(name: "Logging", package: "swift-log"),
                                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel", "WeftController", "WeftPKI", "WeftControlAPI",
@@ -83,7 +87,9 @@ let package = Package(
                                                                         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
-        .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel", "WeftPKI",
+        .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel", "WeftPKI", "WeftControlAPI",
+                                                   .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                   .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                    .product(name: "X509", package: "swift-certificates")]),
         .executableTarget(name: "weftctl", dependencies: ["WeftCtlKit"]),
         .executableTarget(name: "weft-bench-netlink", dependencies: ["Netlink"]),

@@ -2,8 +2,10 @@
 # weft-controller and two weft-agents, end to end over real TLS on loopback: the agents
 # join with tokens, watch their desired state, program their node namespaces, and pods
 # on the two nodes reach each other. Then: the controller goes away (the datapath stays),
-# comes back with the same state (the agents reconnect with their certificates), a
-# revocation in the cluster file cuts node2 off, and the audit log verifies offline.
+# comes back with the same state (the agents reconnect with their certificates), an
+# operator's `weftctl revoke node2` cuts node2 off (the cluster file saying the same
+# later changes nothing), and the audit log verifies offline. `weftctl status` and both
+# daemons' /metrics are checked against what happened.
 # Where the kernel has ESP the cluster is encrypted, and keys rotate every 4 s under a
 # continuous ping that must lose nothing.
 #
@@ -87,10 +89,11 @@ YAML
   mv "$TMP/cluster.yaml.new" "$TMP/cluster.yaml"
 }
 cluster
-PORT=$((20000 + RANDOM % 20000)) JPORT=$((PORT + 1))
+PORT=$((20000 + RANDOM % 20000)) JPORT=$((PORT + 1)) MPORT=$((PORT + 4))
+ADMIN="$TMP/controller/admin/admin.sock"
 start_controller() {
   "$BIN/weft-controller" run --cluster "$TMP/cluster.yaml" --state-dir "$TMP/controller" \
-    --listen "127.0.0.1:$PORT" --join-listen "127.0.0.1:$JPORT" 2>> "$TMP/controller.log" &
+    --listen "127.0.0.1:$PORT" --join-listen "127.0.0.1:$JPORT" --metrics-listen "127.0.0.1:$MPORT" 2>> "$TMP/controller.log" &
   CONTROLLER=$!
   PIDS+=("$CONTROLLER")
   for _ in $(seq 100); do [ -s "$TMP/controller/ca.crt" ] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0; sleep 0.1; done
@@ -119,6 +122,30 @@ modes=$(stat -c '%a' "$TMP/agent1/node.key" "$TMP/agent1/kex.key" "$TMP/controll
 [ "$modes" = "600 600 600 600 " ] && pass "controller: private keys and the token store are mode 0600" || fail "controller: file modes $modes"
 if grep -qiE "weft-join\.[0-9a-f]+\.[0-9a-f]{32}|PRIVATE KEY" "$TMP"/*.log; then fail "controller: a secret appears in a log"
 else pass "controller: no token secret or private key in the controller's or the agents' logs"; fi
+
+# weftctl status over the admin socket: both nodes connected, and (once the agents'
+# acknowledgements are in) no revision lag. The metrics say the same.
+lagfree=""
+for _ in $(seq 40); do
+  "$BIN/weftctl" -j status --admin-socket "$ADMIN" > "$TMP/status.json" 2>"$TMP/status.err" || true
+  if python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["nodes"]; sys.exit(0 if len(n)==2 and all(x["connected"] and x["lag"]==0 for x in n) else 1)' "$TMP/status.json" 2>/dev/null
+  then lagfree=1; break; fi
+  sleep 0.25
+done
+sock_mode=$(stat -c '%a' "$ADMIN" 2>/dev/null)
+if [ -n "$lagfree" ] && [ "$sock_mode" = 600 ]; then
+  pass "controller: weftctl status over the 0600 admin socket: 2 nodes connected, revision lag 0 ($("$BIN/weftctl" status --admin-socket "$ADMIN" | tail -1 | tr -s ' '))"
+else
+  fail "controller: weftctl status (socket mode ${sock_mode:-none}): $(cat "$TMP/status.json" "$TMP/status.err" 2>/dev/null | head -c 300)"
+fi
+cmetrics=$(curl -s "http://127.0.0.1:$MPORT/metrics") ametrics=$(curl -s "http://127.0.0.1:$((PORT + 2))/metrics")
+if grep -q '^weft_controller_connected_agents 2' <<<"$cmetrics" && grep -q '^weft_controller_certificates_issued_total 2' <<<"$cmetrics" \
+   && grep -q '^weft_controller_convergence_seconds_count [1-9]' <<<"$cmetrics" && grep -q '^weft_agent_controller_connected 1' <<<"$ametrics" \
+   && grep -q '^weft_agent_controller_snapshots_total [1-9]' <<<"$ametrics" && [ "$(curl -s "http://127.0.0.1:$MPORT/healthz")" = ok ]; then
+  pass "controller: /metrics: 2 connected agents, 2 certificates issued, convergence observed; agent1 connected with a snapshot; /healthz ok"
+else
+  fail "controller: metrics: $(grep -E '^weft_controller_(connected|certificates_issued|convergence_seconds_count)' <<<"$cmetrics" | tr '\n' ' ') / $(grep '^weft_agent_controller' <<<"$ametrics" | tr '\n' ' ')"
+fi
 
 if [ "$ENCRYPT" = 1 ]; then
   # Continuous traffic across several controller-driven rotations (make-before-break,
@@ -149,23 +176,35 @@ start_controller || fail "controller: restart failed"
 for _ in $(seq 60); do grep -q "revision" "$TMP/controller.log" 2>/dev/null; sleep 0.5
   [ "$(grep -c 'controller unreachable' "$TMP/agent1.log")" -ge 1 ] && break; done
 sleep 3
-cluster node2
-cut=""
 start=$(date +%s%N)
+revoke_out=$("$BIN/weftctl" revoke node2 --admin-socket "$ADMIN" 2>&1)
+cut=""
 for i in $(seq 40); do
   if ! reach 1 10.244.2.10; then cut=$(( ($(date +%s%N) - start) / 1000000 )); break; fi
   sleep 0.25
 done
 if [ -n "$cut" ]; then
-  pass "controller: after a controller restart, node2 revoked in the cluster file is cut off by node1 (in $cut ms)"
+  pass "controller: after a controller restart, weftctl revoke node2 (\"$revoke_out\") cuts node2 off at node1 in $cut ms"
 else
-  fail "controller: revocation of node2 not enforced at node1 ($(tail -2 "$TMP/controller.log" | tr '\n' ' '))"
+  fail "controller: revocation of node2 not enforced at node1 ($revoke_out; $(tail -2 "$TMP/controller.log" | tr '\n' ' '))"
+fi
+# The cluster file catching up changes nothing; the revocation stays in force.
+cluster node2
+sleep 1.5
+state=$("$BIN/weftctl" -j status --admin-socket "$ADMIN" \
+  | python3 -c 'import json,sys; print(" ".join(n["name"] + ":" + ("revoked" if n["revoked"] else "ok") for n in json.load(sys.stdin)["nodes"]))')
+again=$("$BIN/weftctl" revoke node2 --admin-socket "$ADMIN" 2>&1)
+if [ "$state" = "node1:ok node2:revoked" ] && [ "$again" = "node2 was revoked already" ] && ! reach 1 10.244.2.10; then
+  pass "controller: weftctl status shows node2 revoked; revoking again changes nothing"
+else
+  fail "controller: after revocation: status \"$state\", revoke again: \"$again\""
 fi
 
 kill -TERM "$CONTROLLER"; wait "$CONTROLLER" 2>/dev/null
 verify=$("$BIN/weftctl" audit verify "$TMP/controller/audit.log" --ca "$TMP/controller/ca.crt" 2>&1)
-if [[ $verify == *"chain intact"* ]] && grep -q '"event":"issue"' "$TMP/controller/audit.log" && grep -q '"event":"revoke"' "$TMP/controller/audit.log"; then
-  pass "controller: the audit log (issues, revocation) verifies offline (${verify##*: })"
+if [[ $verify == *"chain intact"* ]] && grep -q '"event":"issue"' "$TMP/controller/audit.log" \
+   && python3 -c 'import json,sys; sys.exit(0 if any(e["event"] == "revoke" and e["detail"].get("reason") == "operator" for e in map(json.loads, open(sys.argv[1]))) else 1)' "$TMP/controller/audit.log"; then
+  pass "controller: the audit log (issues, the operator's revocation) verifies offline (${verify##*: })"
 else
   fail "controller: audit: $verify"
 fi

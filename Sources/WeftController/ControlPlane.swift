@@ -42,10 +42,16 @@ public actor ControlPlane {
         public var certificateExpires: Date?
         public var inboundEpoch: UInt32
         public var outboundEpoch: UInt32
+        public var revoked: Bool
+        /// The controller knows its key-agreement key (it joined).
+        public var joined: Bool
+        /// Since when its latest desired revision has been waiting for its acknowledgement.
+        public var pendingSince: Date?
     }
 
     public nonisolated let stateDirectory: String
     public nonisolated let ca: ClusterCA
+    public nonisolated let metrics = ControllerMetrics()
     let tokens: JoinTokens
     let audit: AuditLog
     private(set) var planner: Planner
@@ -53,12 +59,15 @@ public actor ControlPlane {
     /// The file's spec, before runtime revocations are added to it.
     private var fileSpec: ClusterSpec
     private var watchers: [String: [UUID: Watcher]] = [:]
+    /// Per watched node: what its streams were last sent (all of a node's streams get the
+    /// same events, so one record serves them all). Deltas are computed against it.
+    private var sent: [String: Planner.SentSections] = [:]
     private var applied: [String: UInt64] = [:]
+    /// Node → when its desired state first got ahead of what it acknowledged.
+    private var pendingSince: [String: Date] = [:]
 
-    final class Watcher: @unchecked Sendable {
+    struct Watcher {
         let continuation: AsyncThrowingStream<WatchEvent, Error>.Continuation
-        var last: DesiredNodeState?
-        init(_ continuation: AsyncThrowingStream<WatchEvent, Error>.Continuation) { self.continuation = continuation }
     }
 
     public enum WatchEvent: Sendable {
@@ -83,6 +92,8 @@ public actor ControlPlane {
         if created { try audit.record("ca-created", detail: ["subject": "\(ca.certificate.subject)"]) }
         try audit.record("spi-rule", detail: ["rule": "(epoch mod 256) << 24 | sender index << 8 | 0x57", "epoch": "\(planner.rotation.currentEpoch)"])
         persisted = try Self.write(persisted, planner, to: stateDirectory)
+        metrics.currentEpoch.set(Double(planner.rotation.currentEpoch))
+        metrics.activeNodes.set(Double(planner.activeNodes.count))
     }
 
     static func effective(_ spec: ClusterSpec, revoked: [String]) -> ClusterSpec {
@@ -108,13 +119,16 @@ public actor ControlPlane {
 
     /// A new cluster file: re-plan, push deltas to the nodes whose state changed.
     @discardableResult
-    public func update(spec: ClusterSpec) throws -> Set<String> {
+    public func update(spec: ClusterSpec) throws -> Set<String> { try update(spec: spec, reason: "cluster file") }
+
+    private func update(spec: ClusterSpec, reason: String) throws -> Set<String> {
         let before = Set(planner.structure.revoked)
+        let base = planner.baseline
         let changed = try planner.update(to: Self.effective(spec, revoked: persisted.revoked))
         fileSpec = spec
-        for node in Set(planner.structure.revoked).subtracting(before) { try revoked(node, reason: "cluster file") }
+        for node in Set(planner.structure.revoked).subtracting(before) { try revoked(node, reason: reason) }
         try save()
-        publish(changed)
+        publish(changed, since: base)
         return changed
     }
 
@@ -126,6 +140,7 @@ public actor ControlPlane {
         guard !planner.structure.revoked.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
         do { _ = try tokens.consume(token, node: node) } catch {
             try? audit.record("join-refused", subject: node, detail: ["reason": error.description])
+            metrics.joinsRefused.increment()
             throw Failure(kind: .unauthenticated, description: error.description)
         }
         return try issue(node: node, csrPEM: csrPEM, incarnation: incarnation, event: "issue")
@@ -148,9 +163,11 @@ public actor ControlPlane {
         do {
             try audit.record(event, subject: node, detail: ["serial": serial, "expires": ISO8601DateFormatter().string(from: issued.certificate.notValidAfter),
                                                            "incarnation": incarnation])
+            let base = planner.baseline
             let changed = try planner.setCredentials(credential, for: node)
+            (event == "issue" ? metrics.certificatesIssued : metrics.certificatesRenewed).increment()
             try save()
-            publish(changed)
+            publish(changed, since: base)
         } catch {
             throw Failure(kind: .failedPrecondition, description: "recording the certificate failed: \(error)")
         }
@@ -174,11 +191,20 @@ public actor ControlPlane {
 
     /// Revokes `node` at runtime (`weftctl revoke`): quarantined everywhere, its streams
     /// ended, its certificate refused from now on.
-    public func revoke(_ node: String) throws {
+    /// Returns the nodes whose state changed, or nil when `node` was revoked already.
+    /// The revocation is persisted: it outlives a restart and a cluster file that still
+    /// lists the node as trusted.
+    @discardableResult
+    public func revoke(_ node: String) throws -> Set<String>? {
         guard fileSpec.nodes.contains(where: { $0.name == node }) else { throw Failure(kind: .notFound, description: "node \(node) is not in the cluster") }
-        guard !persisted.revoked.contains(node) else { return }
+        guard !planner.structure.revoked.contains(node) else { return nil }
         persisted.revoked.append(node)
-        try update(spec: fileSpec)
+        do {
+            return try update(spec: fileSpec, reason: "operator")
+        } catch {
+            persisted.revoked.removeAll { $0 == node }
+            throw error
+        }
     }
 
     private func revoked(_ node: String, reason: String) throws {
@@ -187,6 +213,15 @@ public actor ControlPlane {
             watcher.continuation.finish(throwing: Failure(kind: .permissionDenied, description: "node \(node) was revoked"))
         }
         watchers[node] = nil
+        sent[node] = nil
+        pendingSince[node] = nil
+        metrics.setRevisionLag(node, 0)
+        metrics.revocations.increment()
+        countConnected()
+    }
+
+    private func countConnected() {
+        metrics.connectedAgents.set(Double(watchers.values.filter { !$0.isEmpty }.count))
     }
 
     // MARK: distribution
@@ -195,30 +230,50 @@ public actor ControlPlane {
     public func watch(node: String) -> AsyncThrowingStream<WatchEvent, Error> {
         let (stream, continuation) = AsyncThrowingStream<WatchEvent, Error>.makeStream(bufferingPolicy: .unbounded)
         let id = UUID()
-        let watcher = Watcher(continuation)
-        watchers[node, default: [:]][id] = watcher
+        watchers[node, default: [:]][id] = Watcher(continuation: continuation)
         continuation.onTermination = { _ in Task { await self.unwatch(node, id) } }
+        countConnected()
         if let state = planner.desiredState(for: node) {
-            watcher.last = state
+            sent[node] = Planner.SentSections(state)
             continuation.yield(.snapshot(state))
         }
         return stream
     }
 
-    private func unwatch(_ node: String, _ id: UUID) { watchers[node]?[id] = nil }
+    private func unwatch(_ node: String, _ id: UUID) {
+        watchers[node]?[id] = nil
+        if watchers[node]?.isEmpty ?? false {
+            watchers[node] = nil
+            sent[node] = nil
+        }
+        countConnected()
+    }
 
-    private func publish(_ changed: Set<String>) {
+    /// Sends each watched node in `changed` its delta since `base` (O(what changed) per
+    /// node: the shared peer table's change is computed once), or a snapshot when the
+    /// node's streams were not at `base`'s revision (it just became active, say).
+    private func publish(_ changed: Set<String>, since base: Planner.Baseline) {
+        let now = Date()
         for node in changed {
-            guard let connected = watchers[node], !connected.isEmpty, let state = planner.desiredState(for: node) else { continue }
-            for watcher in connected.values {
-                if let last = watcher.last {
-                    let delta = DesiredStateDelta(from: last, to: state)
-                    if !delta.isEmpty { watcher.continuation.yield(.delta(delta)) }
-                } else {
-                    watcher.continuation.yield(.snapshot(state))
-                }
-                watcher.last = state
+            if pendingSince[node] == nil { pendingSince[node] = now }
+            metrics.setRevisionLag(node, (planner.revisions[node] ?? 0) - min(applied[node] ?? 0, planner.revisions[node] ?? 0))
+        }
+        metrics.activeNodes.set(Double(planner.activeNodes.count))
+        let watched = changed.filter { !(watchers[$0]?.isEmpty ?? true) }
+        guard !watched.isEmpty else { return }
+        let table = planner.peerTableChange(since: base)
+        for node in watched {
+            let event: WatchEvent
+            if var record = sent[node], let delta = planner.delta(for: node, since: base, table: table, sent: &record) {
+                sent[node] = record
+                event = .delta(delta)
+            } else if let state = planner.desiredState(for: node) {
+                sent[node] = Planner.SentSections(state)
+                event = .snapshot(state)
+            } else {
+                continue
             }
+            for watcher in watchers[node, default: [:]].values { watcher.continuation.yield(event) }
         }
     }
 
@@ -226,33 +281,48 @@ public actor ControlPlane {
     /// the rotation is recorded (and may let other nodes move on).
     public func acknowledge(node: String, revision: UInt64, succeeded: Bool, softExpiredSPIs: [UInt32] = []) throws {
         if succeeded { applied[node] = max(applied[node] ?? 0, revision) }
+        let desired = planner.revisions[node] ?? 0
+        metrics.setRevisionLag(node, desired - min(applied[node] ?? 0, desired))
+        if succeeded, revision >= desired, let since = pendingSince.removeValue(forKey: node) {
+            metrics.convergence.record(Date().timeIntervalSince(since))
+        }
         if !softExpiredSPIs.isEmpty {
             try audit.record("soft-expiry", subject: node, detail: ["spis": softExpiredSPIs.map { String($0, radix: 16) }.joined(separator: ",")])
         }
         guard succeeded, let state = planner.desiredState(for: node), state.revision == revision else { return }
         let facts = planner.rotation.facts(of: state)
         let epoch = planner.rotation.currentEpoch
+        let base = planner.baseline
         let changed = planner.acknowledge(node: node, inboundEpoch: facts.inboundEpoch, outboundEpoch: facts.outboundEpoch)
-        if planner.rotation.currentEpoch != epoch { try audit.record("epoch", detail: ["epoch": "\(planner.rotation.currentEpoch)", "state": "complete"]) }
+        if planner.rotation.currentEpoch != epoch {
+            try audit.record("epoch", detail: ["epoch": "\(planner.rotation.currentEpoch)", "state": "complete"])
+            metrics.currentEpoch.set(Double(planner.rotation.currentEpoch))
+        }
         if !changed.isEmpty { try save() }
-        publish(changed)
+        publish(changed, since: base)
     }
 
     /// Starts a key rotation (the controller's timer, or an operator).
-    public func rotate() throws {
+    @discardableResult
+    public func rotate() throws -> Bool {
+        let base = planner.baseline
         let changed = planner.startRotation()
-        guard !changed.isEmpty else { return }
+        guard !changed.isEmpty else { return false }
         try audit.record("epoch", detail: ["epoch": "\(planner.rotation.targetEpoch)", "state": "started",
                                            "spi-rule": "(epoch mod 256) << 24 | sender index << 8 | 0x57"])
         try save()
-        publish(changed)
+        metrics.rotationsStarted.increment()
+        publish(changed, since: base)
+        return true
     }
 
     public func status() -> (nodes: [NodeStatus], currentEpoch: UInt32, targetEpoch: UInt32) {
         let nodes = fileSpec.nodes.map(\.name).sorted().map { name in
             NodeStatus(name: name, desiredRevision: planner.revisions[name] ?? 0, appliedRevision: applied[name] ?? 0,
                        connected: !(watchers[name] ?? [:]).isEmpty, certificateExpires: persisted.certificates[name]?.expires,
-                       inboundEpoch: planner.rotation.inboundReady[name] ?? 0, outboundEpoch: planner.rotation.outboundSwitched[name] ?? 0)
+                       inboundEpoch: planner.rotation.inboundReady[name] ?? 0, outboundEpoch: planner.rotation.outboundSwitched[name] ?? 0,
+                       revoked: planner.structure.revoked.contains(name), joined: planner.credentials[name] != nil,
+                       pendingSince: pendingSince[name])
         }
         return (nodes, planner.rotation.currentEpoch, planner.rotation.targetEpoch)
     }
@@ -269,5 +339,7 @@ public actor ControlPlane {
     public func endStreams() {
         for watcher in watchers.values.flatMap(\.values) { watcher.continuation.finish() }
         watchers = [:]
+        sent = [:]
+        countConnected()
     }
 }

@@ -13,9 +13,12 @@ import WeftPKI
 public struct ControlServer: Sendable {
     public let node: GRPCServer<HTTP2ServerTransport.Posix>
     public let join: GRPCServer<HTTP2ServerTransport.Posix>
+    /// The operator's socket (`AdminService`), when `adminSocket` is given.
+    public let admin: GRPCServer<HTTP2ServerTransport.Posix>?
+    public let adminSocket: String?
 
     public init(plane: ControlPlane, nodeListen: (host: String, port: Int), joinListen: (host: String, port: Int),
-                names: [String] = ["weft-controller", "localhost"], addresses: [String] = ["127.0.0.1"]) throws {
+                names: [String] = ["weft-controller", "localhost"], addresses: [String] = ["127.0.0.1"], adminSocket: String? = nil) throws {
         let key = P256.Signing.PrivateKey()
         let certificate = try plane.ca.issueServerCertificate(key: key, names: names, addresses: addresses)
         let chain: [TLSConfig.CertificateSource] = [.bytes(Array(try certificate.serializeAsPEM().pemString.utf8), format: .pem)]
@@ -35,6 +38,37 @@ public struct ControlServer: Sendable {
                 address: .ipv4(host: joinListen.host, port: joinListen.port),
                 transportSecurity: .tls(certificateChain: chain, privateKey: privateKey)),
             services: [JoinOnlyService(service: service)])
+        self.adminSocket = adminSocket
+        if let adminSocket {
+            try Self.prepareSocketPath(adminSocket)
+            admin = GRPCServer(transport: .http2NIOPosix(address: .unixDomainSocket(path: adminSocket), transportSecurity: .plaintext),
+                               services: [AdminService(plane: plane)])
+        } else {
+            admin = nil
+        }
+    }
+
+    /// The socket's directory must be private (0700, ours) before the socket exists: the
+    /// socket file is created by bind() with the umask's mode, and its directory is what
+    /// keeps others out until it is chmod'ed 0600. A stale socket from a previous run goes.
+    static func prepareSocketPath(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        var info = stat()
+        guard stat(directory, &info) == 0, info.st_uid == geteuid() else {
+            throw SocketPathError(description: "admin socket directory \(directory) must be owned by this user (uid \(geteuid()))")
+        }
+        if info.st_mode & 0o077 != 0 && chmod(directory, 0o700) != 0 {
+            throw SocketPathError(description: "admin socket directory \(directory) must have mode 0700: \(String(cString: strerror(errno)))")
+        }
+        if lstat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFSOCK else { throw SocketPathError(description: "\(path) exists and is not a socket") }
+            unlink(path)
+        }
+    }
+
+    public struct SocketPathError: Error, CustomStringConvertible, Sendable {
+        public var description: String
     }
 
     /// Serves both listeners until cancelled.
@@ -42,12 +76,20 @@ public struct ControlServer: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await node.serve() }
             group.addTask { try await join.serve() }
+            if let admin, let adminSocket {
+                group.addTask { try await admin.serve() }
+                group.addTask {
+                    _ = try await admin.listeningAddress
+                    chmod(adminSocket, 0o600)
+                }
+            }
         }
     }
 
     public func beginGracefulShutdown() {
         node.beginGracefulShutdown()
         join.beginGracefulShutdown()
+        admin?.beginGracefulShutdown()
     }
 }
 

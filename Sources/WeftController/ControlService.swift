@@ -80,22 +80,7 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
 
     public func status(request: Weft_V1_StatusRequest, context: ServerContext) async throws -> Weft_V1_StatusResponse {
         _ = try await caller(context)
-        let status = await plane.status()
-        var response = Weft_V1_StatusResponse()
-        response.currentEpoch = status.currentEpoch
-        response.targetEpoch = status.targetEpoch
-        response.nodes = status.nodes.map { node in
-            var entry = Weft_V1_NodeStatus()
-            entry.name = node.name
-            entry.desiredRevision = node.desiredRevision
-            entry.appliedRevision = node.appliedRevision
-            entry.connected = node.connected
-            entry.certificateExpiresUnix = Int64(node.certificateExpires?.timeIntervalSince1970 ?? 0)
-            entry.inboundEpoch = node.inboundEpoch
-            entry.outboundEpoch = node.outboundEpoch
-            return entry
-        }
-        return response
+        return await StatusMessage.make(plane)
     }
 }
 

@@ -21,6 +21,7 @@ public struct Invocation: Equatable, Sendable {
                weftctl [OPTIONS] bpf [pin-root DIR]
                weftctl [-j] token create --node NAME [--ttl 1h] [--state-dir DIR]
                weftctl [-j] audit verify FILE --ca CA.crt
+               weftctl [-j] { status | revoke NODE | rotate } [--admin-socket PATH]
         OBJECT := { link | addr | fdb | neigh | route | nexthop | xfrm state | xfrm policy }
         OPTIONS := { -n NETNS | -j | -d | -4 | -6 | --show-keys | -h }
           -n NETNS     run in network namespace NETNS (as ip -n)

@@ -56,6 +56,9 @@ public struct WeftCtl {
         case "bpf": try showBPF()
         case "token": try tokenCommand()
         case "audit": try auditCommand()
+        case "status": try statusCommand()
+        case "revoke": try revokeCommand()
+        case "rotate": try rotateCommand()
         default: throw Invocation.UsageError(description: "unknown object \"\(invocation.object)\"; try \"weftctl -h\"")
         }
     }

@@ -20,6 +20,12 @@ public struct DesiredStateDelta: Codable, Hashable, Sendable {
             && removeIPCache.isEmpty && policy == nil && quarantined == nil
     }
 
+    /// An empty delta from `fromRevision` to `revision` (sections are filled in by the caller).
+    public init(revision: UInt64, fromRevision: UInt64) {
+        self.fromRevision = fromRevision
+        self.revision = revision
+    }
+
     public init(from old: DesiredNodeState, to new: DesiredNodeState) {
         fromRevision = old.revision
         revision = new.revision

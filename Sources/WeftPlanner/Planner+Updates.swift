@@ -88,9 +88,12 @@ extension Planner {
         guard credentials[node] != credential else { return [] }
         var updated = credentials
         updated[node] = credential
-        var rebuilt = try Planner(spec: spec, allocations: allocations, credentials: updated, rotation: rotation)
-        rebuilt.revisions = revisions.merging(rebuilt.revisions) { old, _ in old }
-        self = rebuilt
+        // Credentials only shape the topology (peer rows, who is active): pods, identities
+        // and policy stay, so a join costs O(nodes), not a re-plan of every pod.
+        var allocations = allocations
+        topology = try Topology(spec: structure, allocations: &allocations, credentials: updated)
+        self.allocations = allocations
+        credentials = updated
         let changed = Set(activeNodes)
         bump(changed)
         return changed
@@ -108,7 +111,10 @@ extension Planner {
         let before = rotation
         rotation.acknowledge(node: node, inboundEpoch: inboundEpoch, outboundEpoch: outboundEpoch)
         _ = rotation.completeIfDone(nodes: activeNodes)
-        return rotation == before ? [] : bumpAll()
+        // Outside a rotation the recorded facts shape no plan: nobody's state changes (an
+        // agent's routine acknowledgement must not send every node a new revision).
+        guard rotation != before, before.rotating || rotation.rotating else { return [] }
+        return bumpAll()
     }
 
     private mutating func bumpAll() -> Set<String> {

@@ -58,19 +58,19 @@ struct Topology: Sendable {
 
     /// Every other active node, with the SA plans of this pair when encrypting.
     func peers(of me: Node, rotation: RotationState) -> [Peer] {
-        var list: [Peer] = []
-        list.reserveCapacity(active.count)
-        for other in active where other.name != me.name {
-            var peer = other.peer
-            if encryption {
-                let plans = rotation.plans(me: me.name, meIndex: me.index, peer: other.name, peerIndex: other.index)
-                peer.outbound = plans.outbound
-                peer.outboundNext = plans.outboundNext
-                peer.inbound = plans.inbound
-                peer.inboundNext = plans.inboundNext
-            }
-            list.append(peer)
+        active.filter { $0.name != me.name }.map { peer($0, of: me, rotation: rotation) }
+    }
+
+    /// `other` as `me` sees it: its shared row, with the SA plans of the pair.
+    func peer(_ other: Node, of me: Node, rotation: RotationState) -> Peer {
+        var peer = other.peer
+        if encryption {
+            let plans = rotation.plans(me: me.name, meIndex: me.index, peer: other.name, peerIndex: other.index)
+            peer.outbound = plans.outbound
+            peer.outboundNext = plans.outboundNext
+            peer.inbound = plans.inbound
+            peer.inboundNext = plans.inboundNext
         }
-        return list
+        return peer
     }
 }

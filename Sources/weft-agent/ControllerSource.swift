@@ -24,6 +24,7 @@ final class ControllerSource: @unchecked Sendable {
     let identity: NodeIdentity
     let incarnation: String
     let caPEM: String
+    let metrics: AgentMetrics
     private let lock = NSLock()
     private var certificatePEM: String
     private var wake: DispatchSemaphore?
@@ -34,9 +35,10 @@ final class ControllerSource: @unchecked Sendable {
 
     /// Loads or creates the keys and the incarnation, and joins when there is no usable
     /// certificate yet. Blocks until it has one (or fails).
-    init(options: Options, logger: Logger) throws {
+    init(options: Options, logger: Logger, metrics: AgentMetrics) throws {
         self.options = options
         self.logger = logger
+        self.metrics = metrics
         let dir = options.stateDirectory
         let signing: P256.Signing.PrivateKey = try Self.key(dir + "/node.key", make: { P256.Signing.PrivateKey() }, pem: \.pemRepresentation,
                                                              load: { try P256.Signing.PrivateKey(pemRepresentation: $0) })
@@ -49,11 +51,18 @@ final class ControllerSource: @unchecked Sendable {
         if let pem = SecureFile.read(dir + "/node.crt"), let certificate = try? Certificate(pemEncoded: pem), certificate.notValidAfter > Date() {
             certificatePEM = pem
         } else {
-            guard let token = options.token else { throw UsageError(message: "no valid certificate in \(dir) and no --token to join with") }
+            guard let token = try options.joinToken() else {
+                throw UsageError(message: "no valid certificate in \(dir) and no --token or --token-file to join with")
+            }
             certificatePEM = ""
             certificatePEM = try blocking { try await self.join(token: token) }
             logger.info("joined", metadata: ["node": "\(identity.name)", "incarnation": "\(incarnation)"])
         }
+        noteExpiry(certificatePEM)
+    }
+
+    private func noteExpiry(_ pem: String) {
+        if let certificate = try? Certificate(pemEncoded: pem) { metrics.certificateExpiry.set(certificate.notValidAfter.timeIntervalSince1970) }
     }
 
     /// Starts watching and renewing; `wake` is signalled whenever desired.json changes.
@@ -100,7 +109,7 @@ final class ControllerSource: @unchecked Sendable {
         let sent = request
         let ca = Array(caPEM.utf8)
         let response = try await withGRPCClient(transport: .http2NIOPosix(
-            target: .ipv4(address: options.joinEndpoint!.host, port: options.joinEndpoint!.port),
+            target: Options.target(options.joinEndpoint!),
             transportSecurity: .tls { $0.trustRoots = .certificates([.bytes(ca, format: .pem)]) })) { client in
             try await Weft_V1_Control.Client(wrapping: client).join(sent)
         }
@@ -113,7 +122,7 @@ final class ControllerSource: @unchecked Sendable {
     private func withControl<T: Sendable>(_ body: @Sendable (Weft_V1_Control.Client<HTTP2ClientTransport.Posix>) async throws -> T) async throws -> T {
         let chain = Array(lock.withLock { certificatePEM }.utf8), key = Array(identity.signingKey.pemRepresentation.utf8), ca = Array(caPEM.utf8)
         return try await withGRPCClient(transport: .http2NIOPosix(
-            target: .ipv4(address: options.controller!.host, port: options.controller!.port),
+            target: Options.target(options.controller!),
             transportSecurity: .mTLS(certificateChain: [.bytes(chain, format: .pem)], privateKey: .bytes(key, format: .pem)) {
                 $0.trustRoots = .certificates([.bytes(ca, format: .pem)])
             })) { client in
@@ -128,12 +137,17 @@ final class ControllerSource: @unchecked Sendable {
                 try await withControl { control in
                     try await control.watch(Weft_V1_WatchRequest()) { response in
                         var state: DesiredNodeState?
+                        self.metrics.controllerConnected.set(Int64(1))
+                        defer { self.metrics.controllerConnected.set(Int64(0)) }
                         for try await update in response.messages {
                             switch update.update {
-                            case .snapshot(let data)?: state = try DesiredNodeState.decode(data)
+                            case .snapshot(let data)?:
+                                state = try DesiredNodeState.decode(data)
+                                self.metrics.controllerSnapshots.increment()
                             case .delta(let data)?:
                                 guard let current = state else { throw RPCError(code: .dataLoss, message: "a delta before any snapshot") }
                                 state = try current.applying(try JSONDecoder().decode(DesiredStateDelta.self, from: data))
+                                self.metrics.controllerDeltas.increment()
                             case nil: continue
                             }
                             try SecureFile.write(Array(try state!.encoded()), to: Self.desiredPath(self.options), mode: 0o600)
@@ -146,6 +160,7 @@ final class ControllerSource: @unchecked Sendable {
                 logger.warning("controller unreachable; the last applied state stays in force",
                                metadata: ["error": "\(error)", "retry_s": "\(backoff)"])
             }
+            metrics.controllerReconnects.increment()
             try? await Task.sleep(for: .seconds(backoff))
             backoff = min(backoff * 2, 30)
         }
@@ -162,6 +177,7 @@ final class ControllerSource: @unchecked Sendable {
         let sent = request
         Task.detached {
             do { _ = try await self.withControl { try await $0.ack(sent) } } catch {
+                self.metrics.acksFailed.increment()
                 self.logger.debug("ack not delivered", metadata: ["error": "\(error)"])
             }
         }
@@ -183,6 +199,7 @@ final class ControllerSource: @unchecked Sendable {
                 let renewed = try await withControl { try await $0.renew(sent).certificatePem }
                 try SecureFile.write(renewed, to: directory + "/node.crt", mode: 0o644)
                 lock.withLock { certificatePEM = renewed }
+                noteExpiry(renewed)
                 logger.info("certificate renewed")
             } catch {
                 logger.warning("renewal failed; retrying", metadata: ["error": "\(error)"])

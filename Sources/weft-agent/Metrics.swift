@@ -1,9 +1,7 @@
 import Foundation
 import Prometheus
 import WeftAgent
-#if canImport(Glibc)
-import Glibc
-#endif
+import WeftMetrics
 
 /// The agent's Prometheus metrics and health, served on 127.0.0.1 (`--metrics-port`):
 /// `GET /metrics` (text exposition format) and `GET /healthz` (200 while the reconcile
@@ -20,6 +18,13 @@ final class AgentMetrics: @unchecked Sendable {
     let desiredRevision: Gauge
     let appliedRevision: Gauge
     let reconcileSeconds: Gauge
+    // Controller mode (docs/operations.md#metrics).
+    let controllerConnected: Gauge
+    let controllerSnapshots: Counter
+    let controllerDeltas: Counter
+    let controllerReconnects: Counter
+    let acksFailed: Counter
+    let certificateExpiry: Gauge
     private let lock = NSLock()
     private var lastLoop = Date()
     private var verdicts: [String: (packets: UInt64, counter: Counter)] = [:]
@@ -39,6 +44,12 @@ final class AgentMetrics: @unchecked Sendable {
         desiredRevision = registry.makeGauge(descriptor: name("desired", "revision", "Revision of the desired state last loaded"))
         appliedRevision = registry.makeGauge(descriptor: name("applied", "revision", "Revision last applied without failures"))
         reconcileSeconds = registry.makeGauge(descriptor: name("last_reconcile", "seconds", "Duration of the last reconcile"))
+        controllerConnected = registry.makeGauge(descriptor: name("controller_connected", "", "1 while the watch stream from the controller is open"))
+        controllerSnapshots = registry.makeCounter(descriptor: name("controller_snapshots", "total", "Full desired states received from the controller"))
+        controllerDeltas = registry.makeCounter(descriptor: name("controller_deltas", "total", "Desired-state deltas received from the controller"))
+        controllerReconnects = registry.makeCounter(descriptor: name("controller_reconnects", "total", "Watch streams lost and retried"))
+        acksFailed = registry.makeCounter(descriptor: name("controller_acks_failed", "total", "Acknowledgements the controller did not receive"))
+        certificateExpiry = registry.makeGauge(descriptor: name("certificate_expiry", "timestamp_seconds", "When the node certificate expires (Unix time)"))
         staleAfter = max(3 * resync, 10)
     }
 
@@ -70,42 +81,8 @@ final class AgentMetrics: @unchecked Sendable {
         return Date().timeIntervalSince(lastLoop) < staleAfter
     }
 
-    /// Serves on 127.0.0.1:`port` from a thread of its own.
+    /// Serves /metrics and /healthz on 127.0.0.1:`port`.
     func serve(port: UInt16) throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw UsageError(message: "metrics: socket: \(String(cString: strerror(errno)))") }
-        var yes: Int32 = 1
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, 4)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        let bound = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        guard bound == 0, listen(fd, 16) == 0 else {
-            throw UsageError(message: "metrics: cannot listen on 127.0.0.1:\(port): \(String(cString: strerror(errno)))")
-        }
-        Thread { [self] in
-            while true {
-                let client = accept(fd, nil, nil)
-                if client < 0 { continue }
-                respond(client)
-                close(client)
-            }
-        }.start()
-    }
-
-    private func respond(_ client: Int32) {
-        var request = [UInt8](repeating: 0, count: 2048)
-        let count = read(client, &request, request.count)
-        let line = String(decoding: request.prefix(max(count, 0)).prefix { $0 != 13 && $0 != 10 }, as: UTF8.self)
-        let (status, body): (String, [UInt8])
-        switch line.split(separator: " ").dropFirst().first {
-        case "/metrics": (status, body) = ("200 OK", registry.emitToBuffer())
-        case "/healthz": (status, body) = healthy ? ("200 OK", Array("ok\n".utf8)) : ("503 Service Unavailable", Array("reconcile loop stalled\n".utf8))
-        default: (status, body) = ("404 Not Found", Array("not found\n".utf8))
-        }
-        let head = "HTTP/1.0 \(status)\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: \(body.count)\r\n\r\n"
-        let response = Array(head.utf8) + body
-        _ = response.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
+        try MetricsEndpoint(registry: registry, health: { [self] in healthy ? nil : "reconcile loop stalled" }).serve(host: "127.0.0.1", port: port)
     }
 }

@@ -1,5 +1,7 @@
 import Crypto
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import Netlink
 import WeftAgent
 import WeftModel
@@ -10,7 +12,7 @@ struct Options {
         usage: weft-agent apply --desired FILE [--key FILE] [--state-dir DIR] [--bpf DIR --pin-root DIR] [-n NETNS] [--dry-run]
                weft-agent keygen --out FILE
                weft-agent run   --desired FILE [--key FILE] [--state-dir DIR] [--bpf DIR --pin-root DIR] [-n NETNS] [--resync SECONDS] [--metrics-port PORT]
-               weft-agent run   --controller HOST:PORT --node NAME --ca CA.crt [--token TOKEN] [--join HOST:PORT] [--state-dir DIR] [...]
+               weft-agent run   --controller HOST:PORT --node NAME --ca CA.crt [--token TOKEN | --token-file FILE] [--join HOST:PORT] [--state-dir DIR] [...]
         """
 
     var file: String?
@@ -29,6 +31,8 @@ struct Options {
     var controller: (host: String, port: Int)?
     var joinEndpoint: (host: String, port: Int)?
     var token: String?
+    /// The token in a file (a mounted Secret): kept out of the process list.
+    var tokenFile: String?
     var caFile: String?
     var nodeName: String?
 
@@ -50,6 +54,7 @@ struct Options {
             case "--controller": controller = try endpoint(argument)
             case "--join": joinEndpoint = try endpoint(argument)
             case "--token": token = try value(argument)
+            case "--token-file": tokenFile = try value(argument)
             case "--ca": caFile = try value(argument)
             case "--node": nodeName = try value(argument)
             case "--dry-run": dryRun = true
@@ -70,6 +75,28 @@ struct Options {
             keyFile = ControllerSource.keyPath(self)
         }
         guard file != nil else { throw UsageError(message: "--desired FILE (or --controller HOST:PORT) is required") }
+    }
+
+    /// The join token from --token or --token-file (surrounding whitespace ignored).
+    func joinToken() throws -> String? {
+        if let token { return token }
+        guard let tokenFile else { return nil }
+        guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+            throw UsageError(message: "cannot read --token-file \(tokenFile)")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else { throw UsageError(message: "--token-file \(tokenFile) is empty") }
+        return token
+    }
+
+    /// An IPv4 literal is dialled as is; anything else is a DNS name (a Kubernetes
+    /// Service's name, say), resolved at connect time.
+    static func target(_ endpoint: (host: String, port: Int)) -> any ResolvableTarget {
+        var address = in_addr()
+        if inet_pton(AF_INET, endpoint.host, &address) == 1 {
+            return ResolvableTargets.IPv4(addresses: [SocketAddress.IPv4(host: endpoint.host, port: endpoint.port)])
+        }
+        return ResolvableTargets.DNS(host: endpoint.host, port: endpoint.port)
     }
 
     private static func parseEndpoint(_ flag: String, _ text: String) throws -> (host: String, port: Int) {

@@ -18,9 +18,9 @@ func run(_ options: Options) throws -> Int32 {
     var logger = Logger(label: "weft-agent")
     logger[metadataKey: "netns"] = "\(options.namespace ?? "-")"
     // Controller mode: keys, incarnation and certificate first (the reconciler needs kex.key).
-    let source = options.controller == nil ? nil : try ControllerSource(options: options, logger: logger)
-    let reconciler = try options.reconciler()
     let metrics = AgentMetrics(resync: options.resync)
+    let source = options.controller == nil ? nil : try ControllerSource(options: options, logger: logger, metrics: metrics)
+    let reconciler = try options.reconciler()
     try metrics.serve(port: options.metricsPort)
     let wake = DispatchSemaphore(value: 1)
     try watchNetlink(options.namespace, wake: wake, logger: logger)

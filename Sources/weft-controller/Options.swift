@@ -5,6 +5,20 @@ struct ControllerOptions {
     var joinListen: (host: String, port: Int) = ("0.0.0.0", 7444)
     /// Addresses agents use to reach the controller: they go into its server certificate.
     var advertise = ["127.0.0.1"]
+    /// /metrics and /healthz (Prometheus, probes).
+    var metricsListen: (host: String, port: Int) = ("0.0.0.0", 9465)
+    /// The operator's socket (weftctl status | revoke | rotate); default under the state dir.
+    var adminSocket: String?
+
+    /// --advertise entries that are IPv4 addresses (certificate IP SANs) and names (DNS SANs).
+    var advertisedAddresses: [String] { advertise.filter(Self.isIPv4) }
+    var advertisedNames: [String] { ["weft-controller", "localhost"] + advertise.filter { !Self.isIPv4($0) } }
+    var adminSocketPath: String { adminSocket ?? stateDirectory + "/admin/admin.sock" }
+
+    static func isIPv4(_ text: String) -> Bool {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
+    }
 
     struct UsageError: Error, CustomStringConvertible { var description: String }
 
@@ -28,6 +42,8 @@ struct ControllerOptions {
             case "--listen": listen = try endpoint(argument)
             case "--join-listen": joinListen = try endpoint(argument)
             case "--advertise": advertise = try value(argument).split(separator: ",").map(String.init)
+            case "--metrics-listen": metricsListen = try endpoint(argument)
+            case "--admin-socket": adminSocket = try value(argument)
             default: throw UsageError(description: "unknown argument \"\(argument)\"")
             }
         }

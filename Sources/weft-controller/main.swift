@@ -2,7 +2,12 @@
 // to the agents over mTLS (docs/control-api.md).
 //
 //   weft-controller run --cluster FILE [--state-dir DIR] [--listen HOST:PORT] [--join-listen HOST:PORT]
-//                       [--advertise IP[,IP...]]
+//                       [--advertise IP|NAME[,...]] [--metrics-listen HOST:PORT] [--admin-socket PATH]
+//
+// --advertise: the addresses and DNS names agents dial (they go into the server
+// certificate). /metrics and /healthz on --metrics-listen (0.0.0.0:9465). The operator's
+// calls (weftctl status | revoke | rotate) on --admin-socket (STATE_DIR/admin/admin.sock,
+// a Unix socket, mode 0600 in a 0700 directory).
 //
 // State (CA, tokens, audit log, allocations) lives in --state-dir (/var/lib/weft-controller).
 // The cluster file is watched: a valid change is planned and pushed as deltas; an invalid
@@ -12,6 +17,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import WeftController
+import WeftMetrics
 import WeftModel
 
 func fail(_ message: String, status: Int32) -> Never {
@@ -19,7 +25,7 @@ func fail(_ message: String, status: Int32) -> Never {
     exit(status)
 }
 
-let usage = "usage: weft-controller run --cluster FILE [--state-dir DIR] [--listen HOST:PORT] [--join-listen HOST:PORT] [--advertise IP,...]"
+let usage = "usage: weft-controller run --cluster FILE [--state-dir DIR] [--listen HOST:PORT] [--join-listen HOST:PORT] [--advertise IP|NAME,...]\n       [--metrics-listen HOST:PORT] [--admin-socket PATH]"
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.first == "run" else { fail(usage, status: 2) }
 arguments.removeFirst()
@@ -33,7 +39,10 @@ do {
     let spec = try ClusterFile.parse(text, name: options.cluster)
     let plane = try ControlPlane(stateDirectory: options.stateDirectory, spec: spec)
     let server = try ControlServer(plane: plane, nodeListen: options.listen, joinListen: options.joinListen,
-                                   names: ["weft-controller", "localhost"], addresses: options.advertise)
+                                   names: options.advertisedNames, addresses: options.advertisedAddresses,
+                                   adminSocket: options.adminSocketPath)
+    try MetricsEndpoint(registry: plane.metrics.registry, health: { nil })
+        .serve(host: options.metricsListen.host, port: UInt16(options.metricsListen.port))
     let services: [any Service] = [
         ServerService(server: server, plane: plane, logger: logger),
         ClusterFileWatcher(path: options.cluster, plane: plane, logger: logger),
@@ -43,7 +52,9 @@ do {
                                                   gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     logger.info("serving", metadata: ["nodes": "\(options.listen.host):\(options.listen.port)",
                                       "join": "\(options.joinListen.host):\(options.joinListen.port)",
-                                      "state": "\(options.stateDirectory)", "cluster": "\(spec.cluster.name)"])
+                                      "state": "\(options.stateDirectory)", "cluster": "\(spec.cluster.name)",
+                                      "admin": "\(options.adminSocketPath)",
+                                      "metrics": "\(options.metricsListen.host):\(options.metricsListen.port)"])
     try await group.run()
     try await plane.checkpoint()
     logger.info("stopped; audit log checkpointed")

@@ -21,9 +21,9 @@ struct ControlServiceTests {
         let task: Task<Void, Error>
         var nodePort = 0, joinPort = 0
 
-        init(spec: ClusterSpec = smallSpec(), directory: String? = nil) async throws {
+        init(spec: ClusterSpec = smallSpec(), directory: String? = nil, adminSocket: String? = nil) async throws {
             plane = try ControlPlane(stateDirectory: directory ?? dir, spec: spec)
-            server = try ControlServer(plane: plane, nodeListen: ("127.0.0.1", 0), joinListen: ("127.0.0.1", 0))
+            server = try ControlServer(plane: plane, nodeListen: ("127.0.0.1", 0), joinListen: ("127.0.0.1", 0), adminSocket: adminSocket)
             let server = server
             task = Task { try await server.serve() }
             nodePort = try #require(try await server.node.listeningAddress?.ipv4?.port)

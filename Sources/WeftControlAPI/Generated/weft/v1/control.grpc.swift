@@ -8,6 +8,10 @@
 /// certificate yet; the single-use token authenticates it). Everything else runs on the
 /// node listener, mTLS with the node certificate: the certificate's name is the node, and
 /// a node can read and acknowledge only its own state.
+///
+/// Admin runs only on the controller's admin socket: a Unix socket (mode 0600, owned by
+/// the controller's user) on the controller's host, so whoever may open it is the operator
+/// (weftctl status / revoke / rotate).
 
 // DO NOT EDIT.
 // swift-format-ignore-file
@@ -1237,6 +1241,785 @@ extension Weft_V1_Control.ClientProtocol {
             metadata: metadata
         )
         return try await self.status(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// MARK: - weft.v1.Admin
+
+/// Namespace containing generated types for the "weft.v1.Admin" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Weft_V1_Admin: Sendable {
+    /// Service descriptor for the "weft.v1.Admin" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "weft.v1.Admin")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "Status" metadata.
+        public enum Status: Sendable {
+            /// Request type for "Status".
+            public typealias Input = Weft_V1_StatusRequest
+            /// Response type for "Status".
+            public typealias Output = Weft_V1_StatusResponse
+            /// Descriptor for "Status".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "weft.v1.Admin"),
+                method: "Status",
+                type: .unary
+            )
+        }
+        /// Namespace for "Revoke" metadata.
+        public enum Revoke: Sendable {
+            /// Request type for "Revoke".
+            public typealias Input = Weft_V1_RevokeRequest
+            /// Response type for "Revoke".
+            public typealias Output = Weft_V1_RevokeResponse
+            /// Descriptor for "Revoke".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "weft.v1.Admin"),
+                method: "Revoke",
+                type: .unary
+            )
+        }
+        /// Namespace for "Rotate" metadata.
+        public enum Rotate: Sendable {
+            /// Request type for "Rotate".
+            public typealias Input = Weft_V1_RotateRequest
+            /// Response type for "Rotate".
+            public typealias Output = Weft_V1_RotateResponse
+            /// Descriptor for "Rotate".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "weft.v1.Admin"),
+                method: "Rotate",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "weft.v1.Admin" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            Status.descriptor,
+            Revoke.descriptor,
+            Rotate.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "weft.v1.Admin" service.
+    public static let weft_v1_Admin = GRPCCore.ServiceDescriptor(fullyQualifiedService: "weft.v1.Admin")
+}
+
+// MARK: weft.v1.Admin (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Weft_V1_Admin {
+    /// Streaming variant of the service protocol for the "weft.v1.Admin" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "Status" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cluster convergence, as Control.Status.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Weft_V1_StatusRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Weft_V1_StatusResponse` messages.
+        func status(
+            request: GRPCCore.StreamingServerRequest<Weft_V1_StatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_StatusResponse>
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a node now: its certificate is refused, its streams end, it is quarantined
+        /// > in every other node's state and its SAs are removed everywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Weft_V1_RevokeRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Weft_V1_RevokeResponse` messages.
+        func revoke(
+            request: GRPCCore.StreamingServerRequest<Weft_V1_RevokeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_RevokeResponse>
+
+        /// Handle the "Rotate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a key rotation now (unless one is under way).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Weft_V1_RotateRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Weft_V1_RotateResponse` messages.
+        func rotate(
+            request: GRPCCore.StreamingServerRequest<Weft_V1_RotateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_RotateResponse>
+    }
+
+    /// Service protocol for the "weft.v1.Admin" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    public protocol ServiceProtocol: Weft_V1_Admin.StreamingServiceProtocol {
+        /// Handle the "Status" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cluster convergence, as Control.Status.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_StatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Weft_V1_StatusResponse` message.
+        func status(
+            request: GRPCCore.ServerRequest<Weft_V1_StatusRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Weft_V1_StatusResponse>
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a node now: its certificate is refused, its streams end, it is quarantined
+        /// > in every other node's state and its SAs are removed everywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_RevokeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Weft_V1_RevokeResponse` message.
+        func revoke(
+            request: GRPCCore.ServerRequest<Weft_V1_RevokeRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Weft_V1_RevokeResponse>
+
+        /// Handle the "Rotate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a key rotation now (unless one is under way).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_RotateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Weft_V1_RotateResponse` message.
+        func rotate(
+            request: GRPCCore.ServerRequest<Weft_V1_RotateRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Weft_V1_RotateResponse>
+    }
+
+    /// Simple service protocol for the "weft.v1.Admin" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    public protocol SimpleServiceProtocol: Weft_V1_Admin.ServiceProtocol {
+        /// Handle the "Status" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cluster convergence, as Control.Status.
+        ///
+        /// - Parameters:
+        ///   - request: A `Weft_V1_StatusRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Weft_V1_StatusResponse` to respond with.
+        func status(
+            request: Weft_V1_StatusRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Weft_V1_StatusResponse
+
+        /// Handle the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a node now: its certificate is refused, its streams end, it is quarantined
+        /// > in every other node's state and its SAs are removed everywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A `Weft_V1_RevokeRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Weft_V1_RevokeResponse` to respond with.
+        func revoke(
+            request: Weft_V1_RevokeRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Weft_V1_RevokeResponse
+
+        /// Handle the "Rotate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a key rotation now (unless one is under way).
+        ///
+        /// - Parameters:
+        ///   - request: A `Weft_V1_RotateRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Weft_V1_RotateResponse` to respond with.
+        func rotate(
+            request: Weft_V1_RotateRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Weft_V1_RotateResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Weft_V1_Admin.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Weft_V1_Admin.Method.Status.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_StatusRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_StatusResponse>(),
+            handler: { request, context in
+                try await self.status(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Weft_V1_Admin.Method.Revoke.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_RevokeRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_RevokeResponse>(),
+            handler: { request, context in
+                try await self.revoke(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Weft_V1_Admin.Method.Rotate.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_RotateRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_RotateResponse>(),
+            handler: { request, context in
+                try await self.rotate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Weft_V1_Admin.ServiceProtocol {
+    public func status(
+        request: GRPCCore.StreamingServerRequest<Weft_V1_StatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_StatusResponse> {
+        let response = try await self.status(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func revoke(
+        request: GRPCCore.StreamingServerRequest<Weft_V1_RevokeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_RevokeResponse> {
+        let response = try await self.revoke(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func rotate(
+        request: GRPCCore.StreamingServerRequest<Weft_V1_RotateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_RotateResponse> {
+        let response = try await self.rotate(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Weft_V1_Admin.SimpleServiceProtocol {
+    public func status(
+        request: GRPCCore.ServerRequest<Weft_V1_StatusRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Weft_V1_StatusResponse> {
+        return GRPCCore.ServerResponse<Weft_V1_StatusResponse>(
+            message: try await self.status(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func revoke(
+        request: GRPCCore.ServerRequest<Weft_V1_RevokeRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Weft_V1_RevokeResponse> {
+        return GRPCCore.ServerResponse<Weft_V1_RevokeResponse>(
+            message: try await self.revoke(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func rotate(
+        request: GRPCCore.ServerRequest<Weft_V1_RotateRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Weft_V1_RotateResponse> {
+        return GRPCCore.ServerResponse<Weft_V1_RotateResponse>(
+            message: try await self.rotate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: weft.v1.Admin (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Weft_V1_Admin {
+    /// Generated client protocol for the "weft.v1.Admin" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "Status" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cluster convergence, as Control.Status.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_StatusRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_StatusRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_StatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func status<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_StatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_StatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_StatusResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_StatusResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a node now: its certificate is refused, its streams end, it is quarantined
+        /// > in every other node's state and its SAs are removed everywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_RevokeRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_RevokeRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_RevokeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func revoke<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_RevokeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_RevokeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_RevokeResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RevokeResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Rotate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a key rotation now (unless one is under way).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_RotateRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_RotateRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_RotateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rotate<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_RotateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_RotateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_RotateResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RotateResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "weft.v1.Admin" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "Status" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Cluster convergence, as Control.Status.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_StatusRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_StatusRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_StatusResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func status<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_StatusRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_StatusRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_StatusResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_StatusResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Weft_V1_Admin.Method.Status.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Revoke" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Revokes a node now: its certificate is refused, its streams end, it is quarantined
+        /// > in every other node's state and its SAs are removed everywhere.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_RevokeRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_RevokeRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_RevokeResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func revoke<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_RevokeRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_RevokeRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_RevokeResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RevokeResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Weft_V1_Admin.Method.Revoke.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Rotate" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts a key rotation now (unless one is under way).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_RotateRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_RotateRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_RotateResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rotate<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_RotateRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_RotateRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_RotateResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RotateResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Weft_V1_Admin.Method.Rotate.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Weft_V1_Admin.ClientProtocol {
+    /// Call the "Status" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cluster convergence, as Control.Status.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Weft_V1_StatusRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func status<Result>(
+        request: GRPCCore.ClientRequest<Weft_V1_StatusRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_StatusResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.status(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_StatusRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_StatusResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Revoke" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes a node now: its certificate is refused, its streams end, it is quarantined
+    /// > in every other node's state and its SAs are removed everywhere.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Weft_V1_RevokeRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revoke<Result>(
+        request: GRPCCore.ClientRequest<Weft_V1_RevokeRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RevokeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.revoke(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_RevokeRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_RevokeResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Rotate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts a key rotation now (unless one is under way).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Weft_V1_RotateRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rotate<Result>(
+        request: GRPCCore.ClientRequest<Weft_V1_RotateRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RotateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.rotate(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_RotateRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_RotateResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Weft_V1_Admin.ClientProtocol {
+    /// Call the "Status" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Cluster convergence, as Control.Status.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func status<Result>(
+        _ message: Weft_V1_StatusRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_StatusResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Weft_V1_StatusRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.status(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Revoke" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Revokes a node now: its certificate is refused, its streams end, it is quarantined
+    /// > in every other node's state and its SAs are removed everywhere.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func revoke<Result>(
+        _ message: Weft_V1_RevokeRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RevokeResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Weft_V1_RevokeRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.revoke(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Rotate" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts a key rotation now (unless one is under way).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rotate<Result>(
+        _ message: Weft_V1_RotateRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RotateResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Weft_V1_RotateRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.rotate(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -18,6 +18,10 @@
 /// certificate yet; the single-use token authenticates it). Everything else runs on the
 /// node listener, mTLS with the node certificate: the certificate's name is the node, and
 /// a node can read and acknowledge only its own state.
+///
+/// Admin runs only on the controller's admin socket: a Unix socket (mode 0600, owned by
+/// the controller's user) on the controller's host, so whoever may open it is the operator
+/// (weftctl status / revoke / rotate).
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -213,6 +217,14 @@ public nonisolated struct Weft_V1_NodeStatus: Sendable {
 
   public var outboundEpoch: UInt32 = 0
 
+  public var revoked: Bool = false
+
+  /// Since when the node has had a desired revision it has not acknowledged (0: converged).
+  public var pendingSinceUnixMs: Int64 = 0
+
+  /// The node has joined (the controller knows its key-agreement key).
+  public var joined: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -226,6 +238,59 @@ public nonisolated struct Weft_V1_StatusResponse: Sendable {
   public var nodes: [Weft_V1_NodeStatus] = []
 
   public var currentEpoch: UInt32 = 0
+
+  public var targetEpoch: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Weft_V1_RevokeRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var node: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Weft_V1_RevokeResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// False when the node was revoked already (nothing changed).
+  public var revoked: Bool = false
+
+  /// Nodes whose desired state changed.
+  public var nodesUpdated: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Weft_V1_RotateRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Weft_V1_RotateResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// False when a rotation was already under way.
+  public var started: Bool = false
 
   public var targetEpoch: UInt32 = 0
 
@@ -570,7 +635,7 @@ nonisolated extension Weft_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Weft_V1_NodeStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}desired_revision\0\u{3}applied_revision\0\u{1}connected\0\u{3}certificate_expires_unix\0\u{3}inbound_epoch\0\u{3}outbound_epoch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}desired_revision\0\u{3}applied_revision\0\u{1}connected\0\u{3}certificate_expires_unix\0\u{3}inbound_epoch\0\u{3}outbound_epoch\0\u{1}revoked\0\u{3}pending_since_unix_ms\0\u{1}joined\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -585,6 +650,9 @@ nonisolated extension Weft_V1_NodeStatus: SwiftProtobuf.Message, SwiftProtobuf._
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.certificateExpiresUnix) }()
       case 6: try { try decoder.decodeSingularUInt32Field(value: &self.inboundEpoch) }()
       case 7: try { try decoder.decodeSingularUInt32Field(value: &self.outboundEpoch) }()
+      case 8: try { try decoder.decodeSingularBoolField(value: &self.revoked) }()
+      case 9: try { try decoder.decodeSingularInt64Field(value: &self.pendingSinceUnixMs) }()
+      case 10: try { try decoder.decodeSingularBoolField(value: &self.joined) }()
       default: break
       }
     }
@@ -612,6 +680,15 @@ nonisolated extension Weft_V1_NodeStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if self.outboundEpoch != 0 {
       try visitor.visitSingularUInt32Field(value: self.outboundEpoch, fieldNumber: 7)
     }
+    if self.revoked != false {
+      try visitor.visitSingularBoolField(value: self.revoked, fieldNumber: 8)
+    }
+    if self.pendingSinceUnixMs != 0 {
+      try visitor.visitSingularInt64Field(value: self.pendingSinceUnixMs, fieldNumber: 9)
+    }
+    if self.joined != false {
+      try visitor.visitSingularBoolField(value: self.joined, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -623,6 +700,9 @@ nonisolated extension Weft_V1_NodeStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.certificateExpiresUnix != rhs.certificateExpiresUnix {return false}
     if lhs.inboundEpoch != rhs.inboundEpoch {return false}
     if lhs.outboundEpoch != rhs.outboundEpoch {return false}
+    if lhs.revoked != rhs.revoked {return false}
+    if lhs.pendingSinceUnixMs != rhs.pendingSinceUnixMs {return false}
+    if lhs.joined != rhs.joined {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -662,6 +742,125 @@ nonisolated extension Weft_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtob
   public static func ==(lhs: Weft_V1_StatusResponse, rhs: Weft_V1_StatusResponse) -> Bool {
     if lhs.nodes != rhs.nodes {return false}
     if lhs.currentEpoch != rhs.currentEpoch {return false}
+    if lhs.targetEpoch != rhs.targetEpoch {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_RevokeRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.node) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.node.isEmpty {
+      try visitor.visitSingularStringField(value: self.node, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_RevokeRequest, rhs: Weft_V1_RevokeRequest) -> Bool {
+    if lhs.node != rhs.node {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_RevokeResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RevokeResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revoked\0\u{3}nodes_updated\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.revoked) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.nodesUpdated) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.revoked != false {
+      try visitor.visitSingularBoolField(value: self.revoked, fieldNumber: 1)
+    }
+    if self.nodesUpdated != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nodesUpdated, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_RevokeResponse, rhs: Weft_V1_RevokeResponse) -> Bool {
+    if lhs.revoked != rhs.revoked {return false}
+    if lhs.nodesUpdated != rhs.nodesUpdated {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_RotateRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RotateRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_RotateRequest, rhs: Weft_V1_RotateRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_RotateResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RotateResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}started\0\u{3}target_epoch\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.started) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.targetEpoch) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.started != false {
+      try visitor.visitSingularBoolField(value: self.started, fieldNumber: 1)
+    }
+    if self.targetEpoch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.targetEpoch, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_RotateResponse, rhs: Weft_V1_RotateResponse) -> Bool {
+    if lhs.started != rhs.started {return false}
     if lhs.targetEpoch != rhs.targetEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

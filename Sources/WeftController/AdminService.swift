@@ -1,0 +1,66 @@
+import Foundation
+import GRPCCore
+import WeftControlAPI
+
+/// The operator's calls (`weftctl status | revoke | rotate`), served only on the admin
+/// socket: a Unix socket, mode 0600 in a 0700 directory, so whoever can open it is root or
+/// the controller's own user on the controller's host (`kubectl exec` in a cluster).
+/// Every call is written to the audit log by the plane, as any other revocation or epoch.
+public struct AdminService: Weft_V1_Admin.SimpleServiceProtocol {
+    let plane: ControlPlane
+
+    public init(plane: ControlPlane) { self.plane = plane }
+
+    public func status(request: Weft_V1_StatusRequest, context: ServerContext) async throws -> Weft_V1_StatusResponse {
+        await StatusMessage.make(plane)
+    }
+
+    public func revoke(request: Weft_V1_RevokeRequest, context: ServerContext) async throws -> Weft_V1_RevokeResponse {
+        guard !request.node.isEmpty else { throw RPCError(code: .invalidArgument, message: "revoke needs a node name") }
+        do {
+            let changed = try await plane.revoke(request.node)
+            var response = Weft_V1_RevokeResponse()
+            response.revoked = changed != nil
+            response.nodesUpdated = UInt32(changed?.count ?? 0)
+            return response
+        } catch let failure as ControlPlane.Failure {
+            throw RPCError(failure)
+        } catch {
+            throw RPCError(code: .internalError, message: "revocation not recorded: \(error)")
+        }
+    }
+
+    public func rotate(request: Weft_V1_RotateRequest, context: ServerContext) async throws -> Weft_V1_RotateResponse {
+        var response = Weft_V1_RotateResponse()
+        do { response.started = try await plane.rotate() } catch {
+            throw RPCError(code: .internalError, message: "rotation not started: \(error)")
+        }
+        response.targetEpoch = await plane.status().targetEpoch
+        return response
+    }
+}
+
+/// `ControlPlane.status()` as the wire message (Control.Status and Admin.Status).
+enum StatusMessage {
+    static func make(_ plane: ControlPlane) async -> Weft_V1_StatusResponse {
+        let status = await plane.status()
+        var response = Weft_V1_StatusResponse()
+        response.currentEpoch = status.currentEpoch
+        response.targetEpoch = status.targetEpoch
+        response.nodes = status.nodes.map { node in
+            var entry = Weft_V1_NodeStatus()
+            entry.name = node.name
+            entry.desiredRevision = node.desiredRevision
+            entry.appliedRevision = node.appliedRevision
+            entry.connected = node.connected
+            entry.certificateExpiresUnix = Int64(node.certificateExpires?.timeIntervalSince1970 ?? 0)
+            entry.inboundEpoch = node.inboundEpoch
+            entry.outboundEpoch = node.outboundEpoch
+            entry.revoked = node.revoked
+            entry.joined = node.joined
+            entry.pendingSinceUnixMs = node.pendingSince.map { Int64($0.timeIntervalSince1970 * 1000) } ?? 0
+            return entry
+        }
+        return response
+    }
+}
