@@ -27,6 +27,9 @@ public actor ControlPlane {
         var rotation = RotationState()
         var revoked: [String] = []
         var certificates: [String: CertificateRecord] = [:]
+        /// When the last rotation started (or the controller first started): the rotation
+        /// interval counts from here, across restarts.
+        var lastRotation: Date?
     }
 
     public struct CertificateRecord: Codable, Sendable, Hashable {
@@ -288,6 +291,9 @@ public actor ControlPlane {
         }
         if !softExpiredSPIs.isEmpty {
             try audit.record("soft-expiry", subject: node, detail: ["spis": softExpiredSPIs.map { String($0, radix: 16) }.joined(separator: ",")])
+            // An SA reached its soft limit: rotate now rather than at the next interval
+            // (a busy link exhausts an SA long before a daily rotation).
+            if fileSpec.encryption.enabled { try rotate() }
         }
         guard succeeded, let state = planner.desiredState(for: node), state.revision == revision else { return }
         let facts = planner.rotation.facts(of: state)
@@ -306,14 +312,32 @@ public actor ControlPlane {
     @discardableResult
     public func rotate() throws -> Bool {
         let base = planner.baseline
+        let wasRotating = planner.rotation.rotating
         let changed = planner.startRotation()
-        guard !changed.isEmpty else { return false }
+        guard !wasRotating, planner.rotation.rotating else { return false }
+        persisted.lastRotation = Date()
         try audit.record("epoch", detail: ["epoch": "\(planner.rotation.targetEpoch)", "state": "started",
                                            "spi-rule": "(epoch mod 256) << 24 | sender index << 8 | 0x57"])
         try save()
         metrics.rotationsStarted.increment()
         publish(changed, since: base)
         return true
+    }
+
+    /// The rotation timer's question: is a rotation due (`encryption.rotationSeconds` of
+    /// the current cluster file since the last one started, counted across restarts)?
+    /// Starts it when it is. Returns whether one started.
+    @discardableResult
+    public func rotateIfDue(now: Date = Date()) throws -> Bool {
+        let interval = TimeInterval(fileSpec.encryption.rotationSeconds)
+        guard fileSpec.encryption.enabled, interval > 0, !planner.rotation.rotating else { return false }
+        guard let last = persisted.lastRotation else {
+            persisted.lastRotation = now
+            try save()
+            return false
+        }
+        guard now.timeIntervalSince(last) >= interval else { return false }
+        return try rotate()
     }
 
     public func status() -> (nodes: [NodeStatus], currentEpoch: UInt32, targetEpoch: UInt32) {

@@ -167,6 +167,12 @@ private func watchFile(_ path: String, wake: DispatchSemaphore) {
 /// SIGTERM and SIGINT end the process cleanly; the kernel state stays as it is, so the
 /// datapath keeps working until the next agent adopts it.
 private func stopOnSignals(logger: Logger) {
+    // A supervisor may have blocked them before starting us (the mask is inherited).
+    var unblocked = sigset_t()
+    sigemptyset(&unblocked)
+    sigaddset(&unblocked, SIGTERM)
+    sigaddset(&unblocked, SIGINT)
+    sigprocmask(SIG_UNBLOCK, &unblocked, nil)
     for signalNumber in [SIGTERM, SIGINT] {
         signal(signalNumber, SIG_IGN)
         let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())

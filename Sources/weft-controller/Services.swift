@@ -43,25 +43,32 @@ struct ClusterFileWatcher: Service {
         }
     }
 
+    /// Follows symlinks (stat, not lstat): a Kubernetes ConfigMap volume swaps the
+    /// `..data` link and leaves `cluster.yaml` itself an unchanged symlink.
     private func stamp() -> String {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return "\(attributes?[.modificationDate] ?? "-") \(attributes?[.size] ?? "-")"
+        var info = stat()
+        guard stat(path, &info) == 0 else { return "missing" }
+        return "\(info.st_dev):\(info.st_ino) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_size)"
     }
 }
 
-/// Starts a key rotation every `interval` seconds (0: never). A rotation still waiting for
-/// acknowledgements is not restarted.
+/// Asks the plane every second whether a key rotation is due (the cluster file's
+/// `encryption.rotationSeconds` since the last one, counted across restarts and following
+/// live changes of the interval). A rotation still waiting for acknowledgements is not
+/// restarted.
 struct RotationTimer: Service {
     let plane: ControlPlane
-    let interval: TimeInterval
     let logger: Logger
 
     func run() async throws {
-        guard interval > 0 else { return try await gracefulShutdown() }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(interval))
+            try? await Task.sleep(for: .seconds(1))
             guard !Task.isShuttingDownGracefully else { return }
-            do { try await plane.rotate() } catch { logger.error("rotation failed", metadata: ["error": "\(error)"]) }
+            do {
+                if try await plane.rotateIfDue() { logger.info("key rotation started", metadata: ["reason": "interval"]) }
+            } catch {
+                logger.error("rotation failed", metadata: ["error": "\(error)"])
+            }
         }
     }
 }

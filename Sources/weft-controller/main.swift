@@ -26,6 +26,13 @@ func fail(_ message: String, status: Int32) -> Never {
 }
 
 let usage = "usage: weft-controller run --cluster FILE [--state-dir DIR] [--listen HOST:PORT] [--join-listen HOST:PORT] [--advertise IP|NAME,...]\n       [--metrics-listen HOST:PORT] [--admin-socket PATH]"
+// A supervisor may have blocked SIGTERM/SIGINT before starting us (the mask is
+// inherited): unblock them, or a graceful stop would never be noticed.
+var unblocked = sigset_t()
+sigemptyset(&unblocked)
+sigaddset(&unblocked, SIGTERM)
+sigaddset(&unblocked, SIGINT)
+sigprocmask(SIG_UNBLOCK, &unblocked, nil)
 var arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.first == "run" else { fail(usage, status: 2) }
 arguments.removeFirst()
@@ -46,7 +53,7 @@ do {
     let services: [any Service] = [
         ServerService(server: server, plane: plane, logger: logger),
         ClusterFileWatcher(path: options.cluster, plane: plane, logger: logger),
-        RotationTimer(plane: plane, interval: spec.encryption.enabled ? TimeInterval(spec.encryption.rotationSeconds) : 0, logger: logger),
+        RotationTimer(plane: plane, logger: logger),
     ]
     let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                   gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

@@ -92,4 +92,25 @@ struct AdminTests {
         }
         #expect(FileManager.default.contents(atPath: dir + "/admin/admin.sock") == Data("not a socket".utf8), "a regular file was removed")
     }
+
+    @Test("rotation timer: due after the interval counted across a restart; a soft-expiry report rotates at once")
+    func rotationTiming() async throws {
+        let dir = temporaryDirectory()
+        var spec = smallSpec()
+        spec.encryption.rotationSeconds = 3600
+        let plane = try ControlPlane(stateDirectory: dir, spec: spec)
+        let start = Date()
+        #expect(try await plane.rotateIfDue(now: start) == false, "the first call only starts the clock")
+        #expect(try await plane.rotateIfDue(now: start.addingTimeInterval(1800)) == false)
+        // A restart keeps the clock: half an hour later the other half is still due.
+        let restarted = try ControlPlane(stateDirectory: dir, spec: spec)
+        #expect(try await restarted.rotateIfDue(now: start.addingTimeInterval(3000)) == false)
+        #expect(try await restarted.rotateIfDue(now: start.addingTimeInterval(3601)) == true)
+        #expect(await restarted.status().targetEpoch == 2)
+        #expect(try await restarted.rotateIfDue(now: start.addingTimeInterval(9000)) == false, "a rotation under way is not restarted")
+
+        let other = try ControlPlane(stateDirectory: temporaryDirectory(), spec: spec)
+        try await other.acknowledge(node: "node1", revision: 1, succeeded: true, softExpiredSPIs: [0x0100_0257])
+        #expect(await other.status().targetEpoch == 2, "a soft expiry did not start a rotation")
+    }
 }

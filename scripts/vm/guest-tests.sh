@@ -14,6 +14,7 @@ rc=0
 "$bundle" --testing-library swift-testing --filter IntegrationTests || rc=1
 scripts/test-overlay.sh || rc=1
 scripts/test-controller.sh || rc=1
+scripts/demo --no-build --check || rc=1
 scripts/test-bpf.sh --no-build || rc=1
 scripts/vm/selftest.sh || rc=1
 exit $rc
