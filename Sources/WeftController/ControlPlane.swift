@@ -120,6 +120,32 @@ public actor ControlPlane {
 
     // MARK: sources
 
+    /// The source's version of the state last applied (or refused), for logs and status.
+    public private(set) var sourceVersion: String?
+
+    /// One event from a `ClusterSource`: a snapshot is planned (incrementally when only
+    /// pods changed), pod deltas are applied incrementally; either way the nodes whose
+    /// state changed get a delta. A refused state changes nothing and throws.
+    @discardableResult
+    public func apply(_ event: ClusterEvent) throws -> Set<String> {
+        switch event {
+        case .snapshot(let spec, let version):
+            let changed = try update(spec: spec)
+            sourceVersion = version
+            return changed
+        case .pods(let changes, let version):
+            let base = planner.baseline
+            let changed = try planner.apply(changes)
+            sourceVersion = version
+            try save()
+            publish(changed, since: base)
+            return changed
+        case .refused(let problems, let version):
+            sourceVersion = version
+            throw Failure(kind: .invalidArgument, description: problems)
+        }
+    }
+
     /// A new cluster file: re-plan, push deltas to the nodes whose state changed.
     @discardableResult
     public func update(spec: ClusterSpec) throws -> Set<String> { try update(spec: spec, reason: "cluster file") }
@@ -202,8 +228,11 @@ public actor ControlPlane {
         guard fileSpec.nodes.contains(where: { $0.name == node }) else { throw Failure(kind: .notFound, description: "node \(node) is not in the cluster") }
         guard !planner.structure.revoked.contains(node) else { return nil }
         persisted.revoked.append(node)
+        // The planner's pods, not the file's: a watch source's pod deltas must stay.
+        var spec = planner.spec
+        spec.revoked = fileSpec.revoked
         do {
-            return try update(spec: fileSpec, reason: "operator")
+            return try update(spec: spec, reason: "operator")
         } catch {
             persisted.revoked.removeAll { $0 == node }
             throw error

@@ -8,11 +8,12 @@ import WeftPKI
 import WeftPlanner
 
 /// Fan-out: `clients` nodes join (certificates from the CA), each watches its state over
-/// its own mTLS connection to the controller on loopback; then one node is revoked in the
-/// cluster spec (every other node's state changes: a peer gone, a quarantine entry) and
-/// the time from the spec update until each client has received its delta is measured.
-/// The cluster file's polling interval (0.5 s) is not included.
-func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: Int, setup: Double) {
+/// its own mTLS connection to the controller on loopback, from a child process
+/// (FanoutClients.swift); then one node is revoked in the cluster spec (every other node's
+/// state changes: a peer gone, a quarantine entry) and the time from the spec update until
+/// each client has received its delta is measured. The cluster file's polling interval
+/// (0.5 s) is not included.
+func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: Int, setup: Double, clientRSS: Double) {
     let clock = ContinuousClock()
     let setupStart = clock.now
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-fanout-\(UUID().uuidString)").path
@@ -36,46 +37,57 @@ func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: I
     let server = try ControlServer(plane: plane, nodeListen: ("127.0.0.1", 0), joinListen: ("127.0.0.1", 0))
     let serving = Task { try await server.serve() }
     guard let port = try await server.node.listeningAddress?.ipv4?.port else { throw PlanError("no listening port") }
-    let ca = Array(plane.ca.certificatePEM.utf8)
-
-    let ready = Counter(), arrivals = Arrivals()
-    let start = Instant()
-    let watchers = Task {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (identity, certificate) in identities {
-                group.addTask {
-                    do {
-                        try await withGRPCClient(transport: .http2NIOPosix(
-                            target: .ipv4(address: "127.0.0.1", port: port),
-                            transportSecurity: .mTLS(certificateChain: [.bytes(Array(certificate.utf8), format: .pem)],
-                                                     privateKey: .bytes(Array(identity.signingKey.pemRepresentation.utf8), format: .pem)) {
-                                $0.trustRoots = .certificates([.bytes(ca, format: .pem)])
-                            })) { client in
-                            try await Weft_V1_Control.Client(wrapping: client).watch(Weft_V1_WatchRequest()) { response in
-                                for try await update in response.messages {
-                                    if case .snapshot? = update.update { ready.increment() }
-                                    if case .delta? = update.update { arrivals.record(start.elapsed()); return }
-                                }
-                            }
-                        }
-                    } catch {}  // the revoked node's stream ends with PERMISSION_DENIED
-                }
-            }
-            try await group.waitForAll()
-        }
-    }
-    while ready.value < clients { try await Task.sleep(for: .milliseconds(50)) }
+    // The clients run in a child process: this process's peak RSS is the controller's.
+    let planFile = directory + "/clients.json"
+    let plan = FanoutPlan(port: port, ca: plane.ca.certificatePEM,
+                          clients: identities.map { .init(certificate: $0.1, key: $0.0.signingKey.pemRepresentation) })
+    try SecureFile.write(Array(try JSONEncoder().encode(plan)), to: planFile)
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
+    child.arguments = ["fanout-clients", planFile]
+    let pipe = Pipe()
+    child.standardOutput = pipe
+    try child.run()
+    let lines = LineReader(pipe.fileHandleForReading)
+    guard lines.next() == "ready" else { throw PlanError("the client process did not get ready") }
     let setup = seconds(clock.now - setupStart)
     spec.revoked = [nodes[0].name]
-    start.reset()
+    let start = monotonicNanoseconds()
     let changed = try await plane.update(spec: spec)
-    while arrivals.count < changed.count { try await Task.sleep(for: .milliseconds(5)) }
-    watchers.cancel()
+    var arrivals: [Double] = [], clientRSS = 0.0
+    while let line = lines.next() {
+        let parts = line.split(separator: " ")
+        if parts.first == "arrival", let at = UInt64(parts[1]) { arrivals.append(Double(at &- start) / 1e9) }
+        if parts.first == "rss" { clientRSS = Double(parts[1]) ?? 0 }
+        if arrivals.count == changed.count { break }
+    }
     server.beginGracefulShutdown()
     await plane.endStreams()
+    while let line = lines.next() { if line.hasPrefix("rss ") { clientRSS = Double(line.dropFirst(4)) ?? 0 } }
+    child.waitUntilExit()
     serving.cancel()
-    let sorted = arrivals.values.sorted()
-    return (sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 99 / 100)], changed.count, setup)
+    let sorted = arrivals.sorted()
+    guard !sorted.isEmpty else { throw PlanError("no delta arrived") }
+    return (sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 99 / 100)], changed.count, setup, clientRSS)
+}
+
+/// Lines from a pipe, blocking.
+final class LineReader {
+    let handle: FileHandle
+    var buffer = Data()
+    init(_ handle: FileHandle) { self.handle = handle }
+    func next() -> String? {
+        while true {
+            if let newline = buffer.firstIndex(of: 10) {
+                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
+                buffer.removeSubrange(buffer.startIndex...newline)
+                return line
+            }
+            let chunk = handle.availableData
+            if chunk.isEmpty { return nil }
+            buffer.append(chunk)
+        }
+    }
 }
 
 final class Counter: @unchecked Sendable {
@@ -85,17 +97,3 @@ final class Counter: @unchecked Sendable {
     var value: Int { lock.withLock { count } }
 }
 
-final class Arrivals: @unchecked Sendable {
-    private let lock = NSLock()
-    private var list: [Double] = []
-    func record(_ seconds: Double) { lock.withLock { list.append(seconds) } }
-    var count: Int { lock.withLock { list.count } }
-    var values: [Double] { lock.withLock { list } }
-}
-
-final class Instant: @unchecked Sendable {
-    private let lock = NSLock()
-    private var at = ContinuousClock.now
-    func reset() { lock.withLock { at = ContinuousClock.now } }
-    func elapsed() -> Double { seconds(ContinuousClock.now - lock.withLock { at }) }
-}

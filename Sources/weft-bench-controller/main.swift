@@ -10,6 +10,7 @@
 // Then the fan-out (Fanout.swift): FANOUT clients watching over real gRPC/mTLS on loopback.
 //
 // Usage: weft-bench-controller [NODES PODS POLICIES [FANOUT]]
+//        weft-bench-controller fanout-clients FILE   (the fan-out's client process)
 import Foundation
 import WeftModel
 import WeftPlanner
@@ -19,6 +20,10 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
+if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "fanout-clients" {
+    try await runFanoutClients(planFile: CommandLine.arguments[2])
+    exit(0)
+}
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
 let (nodeCount, podCount, policyCount) = arguments.count >= 3 ? (arguments[0], arguments[1], arguments[2]) : (5_000, 150_000, 1_000)
 let fanoutClients = arguments.count >= 4 ? arguments[3] : 1_000
@@ -85,6 +90,7 @@ let figures: [(String, String)] = [
     ("label_change_ms", String(format: "%.3f", seconds(labelTime) * 1000)), ("label_change_nodes", "\(changedLabel.count)"),
     ("fanout_clients", "\(fanoutClients)"), ("fanout_affected", "\(fan.affected)"), ("fanout_setup_s", String(format: "%.1f", fan.setup)),
     ("fanout_p50_ms", String(format: "%.1f", fan.p50 * 1000)), ("fanout_p99_ms", String(format: "%.1f", fan.p99 * 1000)),
-    ("rss_mb", String(format: "%.1f", planningRSS)), ("fanout_rss_mb", String(format: "%.1f", peakRSS())),
+    ("rss_mb", String(format: "%.1f", planningRSS)), ("fanout_controller_rss_mb", String(format: "%.1f", peakRSS())),
+    ("fanout_clients_rss_mb", String(format: "%.1f", fan.clientRSS)),
 ]
 print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")

@@ -19,36 +19,23 @@ struct ServerService: Service {
     }
 }
 
-/// Polls the cluster file twice a second; a change is parsed and planned, a bad file
-/// logged with all its problems (the previous state stays).
-struct ClusterFileWatcher: Service {
-    let path: String
+/// Feeds the plane from a cluster source (the cluster file today): every event is
+/// applied; a refused state is logged with all its problems and the previous one stays.
+struct ClusterSourceService: Service {
+    let source: any ClusterSource
     let plane: ControlPlane
     let logger: Logger
 
     func run() async throws {
-        var last = stamp()
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(500))
-            let now = stamp()
-            guard now != last else { continue }
-            last = now
+        for await event in source.events().cancelOnGracefulShutdown() {
             do {
-                let text = try String(contentsOfFile: path, encoding: .utf8)
-                let changed = try await plane.update(spec: try ClusterFile.parse(text, name: path))
-                logger.info("cluster file applied", metadata: ["nodes_changed": "\(changed.count)"])
+                let changed = try await plane.apply(event)
+                let version = await plane.sourceVersion ?? "-"
+                logger.info("cluster state applied", metadata: ["nodes_changed": "\(changed.count)", "version": "\(version)"])
             } catch {
-                logger.error("cluster file refused; the previous state stays", metadata: ["problems": "\(error)"])
+                logger.error("cluster state refused; the previous state stays", metadata: ["problems": "\(error)"])
             }
         }
-    }
-
-    /// Follows symlinks (stat, not lstat): a Kubernetes ConfigMap volume swaps the
-    /// `..data` link and leaves `cluster.yaml` itself an unchanged symlink.
-    private func stamp() -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "missing" }
-        return "\(info.st_dev):\(info.st_ino) \(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec) \(info.st_size)"
     }
 }
 

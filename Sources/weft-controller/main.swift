@@ -52,7 +52,7 @@ do {
         .serve(host: options.metricsListen.host, port: UInt16(options.metricsListen.port))
     let services: [any Service] = [
         ServerService(server: server, plane: plane, logger: logger),
-        ClusterFileWatcher(path: options.cluster, plane: plane, logger: logger),
+        ClusterSourceService(source: ClusterFileSource(path: options.cluster), plane: plane, logger: logger),
         RotationTimer(plane: plane, logger: logger),
     ]
     let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
