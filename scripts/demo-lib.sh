@@ -30,8 +30,14 @@ result() {  # result NAME PASS|FAIL|SKIP DETAIL
 
 cleanup() {
   trap - EXIT INT TERM
+  # SIGTERM first (the controller signs its audit log's tail), SIGKILL after 5 s.
   for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  sleep 0.3
+  for _ in $(seq 50); do
+    local alive=0
+    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
   for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
   pkill -KILL -f "$TMP" 2>/dev/null  # pings and anything else started with our paths
   wait 2>/dev/null

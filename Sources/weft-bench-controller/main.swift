@@ -90,7 +90,8 @@ let figures: [(String, String)] = [
     ("label_change_ms", String(format: "%.3f", seconds(labelTime) * 1000)), ("label_change_nodes", "\(changedLabel.count)"),
     ("fanout_clients", "\(fanoutClients)"), ("fanout_affected", "\(fan.affected)"), ("fanout_setup_s", String(format: "%.1f", fan.setup)),
     ("fanout_p50_ms", String(format: "%.1f", fan.p50 * 1000)), ("fanout_p99_ms", String(format: "%.1f", fan.p99 * 1000)),
-    ("rss_mb", String(format: "%.1f", planningRSS)), ("fanout_controller_rss_mb", String(format: "%.1f", peakRSS())),
+    // rss_mb: the controller's peak over both phases (this process; the clients run apart).
+    ("rss_mb", String(format: "%.1f", peakRSS())), ("planning_rss_mb", String(format: "%.1f", planningRSS)),
     ("fanout_clients_rss_mb", String(format: "%.1f", fan.clientRSS)),
 ]
 print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
