@@ -5,7 +5,8 @@ import WeftControlAPI
 /// The operator's calls (`weftctl status | revoke | rotate`), served only on the admin
 /// socket: a Unix socket, mode 0600 in a 0700 directory, so whoever can open it is root or
 /// the controller's own user on the controller's host (`kubectl exec` in a cluster).
-/// Every call is written to the audit log by the plane, as any other revocation or epoch.
+/// Revocations and rotations are written to the audit log by the plane, as any other;
+/// Status reads only.
 public struct AdminService: Weft_V1_Admin.SimpleServiceProtocol {
     let plane: ControlPlane
 

@@ -30,6 +30,10 @@ public actor ControlPlane {
         /// When the last rotation started (or the controller first started): the rotation
         /// interval counts from here, across restarts.
         var lastRotation: Date?
+        /// Each node's last revision: a restarted controller continues above it, so an
+        /// agent's acknowledgement of a revision from before the restart never counts as
+        /// one of the new plan.
+        var revisions: [String: UInt64] = [:]
     }
 
     public struct CertificateRecord: Codable, Sendable, Hashable {
@@ -92,6 +96,7 @@ public actor ControlPlane {
         fileSpec = spec
         planner = try Planner(spec: Self.effective(spec, revoked: persisted.revoked), allocations: persisted.allocations,
                               credentials: persisted.credentials, rotation: persisted.rotation)
+        planner.continueRevisions(after: persisted.revisions)
         if created { try audit.record("ca-created", detail: ["subject": "\(ca.certificate.subject)"]) }
         try audit.record("spi-rule", detail: ["rule": "(epoch mod 256) << 24 | sender index << 8 | 0x57", "epoch": "\(planner.rotation.currentEpoch)"])
         persisted = try Self.write(persisted, planner, to: stateDirectory)
@@ -114,6 +119,7 @@ public actor ControlPlane {
         persisted.allocations = planner.allocations
         persisted.credentials = planner.credentials
         persisted.rotation = planner.rotation
+        persisted.revisions = planner.revisions
         try SecureFile.write(Array(try JSONEncoder.weft.encode(persisted)), to: directory + "/controller.json")
         return persisted
     }
@@ -312,8 +318,9 @@ public actor ControlPlane {
     /// The node applied `revision`. When that is its current state, what it proves about
     /// the rotation is recorded (and may let other nodes move on).
     public func acknowledge(node: String, revision: UInt64, succeeded: Bool, softExpiredSPIs: [UInt32] = []) throws {
-        if succeeded { applied[node] = max(applied[node] ?? 0, revision) }
         let desired = planner.revisions[node] ?? 0
+        // Above the desired revision is not this plan's (a stale or confused agent): ignored.
+        if succeeded, revision <= desired { applied[node] = max(applied[node] ?? 0, revision) }
         metrics.setRevisionLag(node, desired - min(applied[node] ?? 0, desired))
         if succeeded, revision >= desired, let since = pendingSince.removeValue(forKey: node) {
             metrics.convergence.record(Date().timeIntervalSince(since))

@@ -99,6 +99,12 @@ extension Planner {
         return changed
     }
 
+    /// After a restart: every node's revision continues above the one it had before
+    /// (`previous`), so revisions only ever grow for a node, across controller restarts.
+    public mutating func continueRevisions(after previous: [String: UInt64]) {
+        for (node, revision) in previous where revisions[node] != nil { revisions[node] = revision + 1 }
+    }
+
     /// Starts a key rotation (a new epoch), unless one is under way.
     public mutating func startRotation() -> Set<String> {
         guard rotation.startRotation() else { return [] }

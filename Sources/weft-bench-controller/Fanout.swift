@@ -48,22 +48,20 @@ func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: I
     let pipe = Pipe()
     child.standardOutput = pipe
     try child.run()
-    let lines = LineReader(pipe.fileHandleForReading)
-    guard lines.next() == "ready" else { throw PlanError("the client process did not get ready") }
+    var lines = lines(of: pipe.fileHandleForReading).makeAsyncIterator()
+    guard await lines.next() == "ready" else { throw PlanError("the client process did not get ready") }
     let setup = seconds(clock.now - setupStart)
     spec.revoked = [nodes[0].name]
     let start = monotonicNanoseconds()
     let changed = try await plane.update(spec: spec)
     var arrivals: [Double] = [], clientRSS = 0.0
-    while let line = lines.next() {
+    while arrivals.count < changed.count, let line = await lines.next() {
         let parts = line.split(separator: " ")
-        if parts.first == "arrival", let at = UInt64(parts[1]) { arrivals.append(Double(at &- start) / 1e9) }
-        if parts.first == "rss" { clientRSS = Double(parts[1]) ?? 0 }
-        if arrivals.count == changed.count { break }
+        if parts.first == "arrival", parts.count == 2, let at = UInt64(parts[1]) { arrivals.append(Double(at &- start) / 1e9) }
     }
     server.beginGracefulShutdown()
     await plane.endStreams()
-    while let line = lines.next() { if line.hasPrefix("rss ") { clientRSS = Double(line.dropFirst(4)) ?? 0 } }
+    while let line = await lines.next() { if line.hasPrefix("rss ") { clientRSS = Double(line.dropFirst(4)) ?? 0 } }
     child.waitUntilExit()
     serving.cancel()
     let sorted = arrivals.sorted()
@@ -71,22 +69,23 @@ func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: I
     return (sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 99 / 100)], changed.count, setup, clientRSS)
 }
 
-/// Lines from a pipe, blocking.
-final class LineReader {
-    let handle: FileHandle
-    var buffer = Data()
-    init(_ handle: FileHandle) { self.handle = handle }
-    func next() -> String? {
-        while true {
-            if let newline = buffer.firstIndex(of: 10) {
-                let line = String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self)
-                buffer.removeSubrange(buffer.startIndex...newline)
-                return line
+/// The lines of a pipe, read on a thread of its own: a blocking read must not hold one of
+/// the two cooperative threads the controller under test needs.
+func lines(of handle: FileHandle) -> AsyncStream<String> {
+    AsyncStream { continuation in
+        Thread {
+            var buffer = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                buffer.append(chunk)
+                while let newline = buffer.firstIndex(of: 10) {
+                    continuation.yield(String(decoding: buffer[buffer.startIndex..<newline], as: UTF8.self))
+                    buffer.removeSubrange(buffer.startIndex...newline)
+                }
             }
-            let chunk = handle.availableData
-            if chunk.isEmpty { return nil }
-            buffer.append(chunk)
-        }
+            continuation.finish()
+        }.start()
     }
 }
 

@@ -81,7 +81,7 @@ struct AdminTests {
         await second.stop()
     }
 
-    @Test("the admin socket refuses a directory others can enter that is not ours, and a path that is not a socket")
+    @Test("the admin socket refuses a path that is not a socket, and leaves that file alone")
     func socketPathChecks() throws {
         let dir = temporaryDirectory()
         try FileManager.default.createDirectory(atPath: dir + "/admin", withIntermediateDirectories: true)

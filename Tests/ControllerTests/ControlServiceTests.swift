@@ -191,6 +191,10 @@ struct ControlServiceTests {
         #expect(second.plane.ca.certificate == ca)
         let after = try #require(await second.plane.desiredState(for: "node1"))
         #expect(after.node == before.node)
+        #expect(after.revision > before.revision, "revisions restarted: an old acknowledgement would count for the new plan")
+        // An acknowledgement above the desired revision (from before the restart) is ignored.
+        try await second.plane.acknowledge(node: "node1", revision: after.revision + 5, succeeded: true)
+        #expect(await second.plane.status().nodes.first { $0.name == "node1" }?.appliedRevision == 0)
         #expect(after.ipcache == before.ipcache)
         #expect(after.policy == before.policy)
         // The certificate issued before the restart still works.
