@@ -1,6 +1,7 @@
 # The demo's steps (sourced by scripts/demo; see its header for the topology). Each step
 # prints what it shows and records one result line: PASS/FAIL/SKIP: demo: STEP: DETAIL.
 # shellcheck shell=bash
+. scripts/lib.sh
 # WEFT_DEMO_LOGS=DIR keeps a copy of the daemons' logs there.
 
 ID=$(printf '%04x' $RANDOM)
@@ -62,38 +63,12 @@ trap 'echo; echo "demo: interrupted"; exit 130' INT TERM
 
 make_underlay() {
   mkdir -p "$BPFFS" && mount -t bpf bpf "$BPFFS"
-  ip netns add "$SW"
-  ip -n "$SW" link add br0 type bridge
-  ip -n "$SW" link set br0 up
-  ip netns add "$CTL"
-  ip -n "$CTL" link set lo up
-  ip -n "$SW" link add portc type veth peer name uplink0 netns "$CTL"
-  ip -n "$SW" link set portc master br0 up
-  ip -n "$CTL" addr add 192.0.2.254/24 dev uplink0
-  ip -n "$CTL" link set uplink0 up
+  underlay_switch "$SW"
+  underlay_host "$SW" "$CTL" 254
   for n in 1 2 3; do
-    local N; N=$(node $n)
-    ip netns add "$N"
-    ip -n "$N" link set lo up
-    ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1
-    ip -n "$SW" link add "port$n" type veth peer name uplink0 netns "$N"
-    ip -n "$SW" link set "port$n" master br0 up
-    ip -n "$N" addr add "192.0.2.$n/24" dev uplink0
-    ip -n "$N" link set uplink0 up
-    local i=0
-    for s in a b; do
-      local P addr; P=$(pod $n $s) addr=10.244.$n.$((10 + i))
-      ip netns add "$P"
-      ip -n "$P" link set lo up
-      ip -n "$N" link add "veth$s" type veth peer name eth0 netns "$P"
-      ip -n "$N" addr add 169.254.1.1/32 dev "veth$s"
-      ip -n "$N" link set "veth$s" up
-      ip -n "$N" route add "$addr/32" dev "veth$s" scope link
-      ip -n "$P" addr add "$addr/32" dev eth0
-      ip -n "$P" link set eth0 up
-      ip -n "$P" route add default via 169.254.1.1 dev eth0 onlink
-      i=$((i + 1))
-    done
+    underlay_host "$SW" "$(node $n)" "$n"
+    attach_pod "$(node $n)" "$(pod $n a)" "10.244.$n.10" veth_a
+    attach_pod "$(node $n)" "$(pod $n b)" "10.244.$n.11" veth_b
   done
   ip netns exec "$SW" tcpdump -i br0 -U -w "$TMP/underlay.pcap" 'esp or udp port 4789' 2>/dev/null &
   TCPDUMP=$!

@@ -22,6 +22,7 @@
 # Needs root and a build (swift build). Exit 0 all passed, 1 failure, 4 skipped.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 readonly KSFT_SKIP=4
 rc=0
 pass() { echo "PASS: $*"; }
@@ -53,25 +54,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$SW"
-ip -n "$SW" link add br0 type bridge
-ip -n "$SW" link set br0 up
+underlay_switch "$SW"
 for n in 1 2; do
-  N=$(node $n) P=$(pod $n)
-  ip netns add "$N"; ip netns add "$P"
-  ip -n "$N" link set lo up; ip -n "$P" link set lo up
-  ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1
-  ip -n "$SW" link add "port$n" type veth peer name uplink0 netns "$N"
-  ip -n "$SW" link set "port$n" master br0 up
-  ip -n "$N" addr add "192.0.2.$n/24" dev uplink0
-  ip -n "$N" link set uplink0 up
-  ip -n "$N" link add veth0 type veth peer name eth0 netns "$P"
-  ip -n "$N" addr add 169.254.1.1/32 dev veth0
-  ip -n "$N" link set veth0 up
-  ip -n "$N" route add "10.244.$n.10/32" dev veth0 scope link
-  ip -n "$P" addr add "10.244.$n.10/32" dev eth0
-  ip -n "$P" link set eth0 up
-  ip -n "$P" route add default via 169.254.1.1 dev eth0 onlink
+  underlay_host "$SW" "$(node $n)" "$n"
+  attach_pod "$(node $n)" "$(pod $n)" "10.244.$n.10" veth0
 done
 
 cluster() {  # cluster [REVOKED]

@@ -27,6 +27,7 @@
 # Needs root. Exit 0 all passed, 1 failure, 4 skipped. PASS/FAIL/SKIP lines.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib.sh
 readonly KSFT_SKIP=4
 rc=0
 pass() { echo "PASS: $*"; }
@@ -65,31 +66,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ip netns add "$SW"
-ip -n "$SW" link add br0 type bridge
-ip -n "$SW" link set br0 up
+underlay_switch "$SW"
 for n in "${NODES[@]}"; do
-  N=$(node "$n")
-  ip netns add "$N"
-  ip -n "$N" link set lo up
-  ip netns exec "$N" sysctl -qw net.ipv4.ip_forward=1
-  ip -n "$SW" link add "port$n" type veth peer name uplink0 netns "$N"
-  ip -n "$SW" link set "port$n" master br0 up
-  ip -n "$N" addr add "192.0.2.$n/24" dev uplink0
-  ip -n "$N" link set uplink0 up
-  for p in a b; do
-    P=$(pod "$n" "$p")
-    host=$([ "$p" = a ] && echo 10 || echo 11)
-    ip netns add "$P"
-    ip -n "$P" link set lo up
-    ip -n "$N" link add "veth$p" type veth peer name eth0 netns "$P"
-    ip -n "$N" addr add 169.254.1.1/32 dev "veth$p"
-    ip -n "$N" link set "veth$p" up
-    ip -n "$N" route add "10.244.$n.$host/32" dev "veth$p" scope link
-    ip -n "$P" addr add "10.244.$n.$host/32" dev eth0
-    ip -n "$P" link set eth0 up
-    ip -n "$P" route add default via 169.254.1.1 dev eth0 onlink
-  done
+  underlay_host "$SW" "$(node "$n")" "$n"
+  attach_pod "$(node "$n")" "$(pod "$n" a)" "10.244.$n.10" veth_a
+  attach_pod "$(node "$n")" "$(pod "$n" b)" "10.244.$n.11" veth_b
 done
 
 # Encryption: one key-agreement key per node; node R receives from node S on SPI

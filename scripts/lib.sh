@@ -1,0 +1,39 @@
+# The network-namespace pieces the shell tests and the demo build their topologies from
+# (sourced; the callers draw the whole picture in their headers). Documentation and 10.x
+# addresses only, inside namespaces the caller creates and deletes.
+# shellcheck shell=bash
+
+# underlay_switch SW: namespace SW holding the underlay bridge br0.
+underlay_switch() {
+  ip netns add "$1"
+  ip -n "$1" link add br0 type bridge
+  ip -n "$1" link set br0 up
+}
+
+# underlay_host SW NS INDEX: namespace NS on the bridge as 192.0.2.INDEX/24 on uplink0
+# (bridge port "portINDEX"), forwarding on.
+underlay_host() {
+  local sw=$1 ns=$2 index=$3
+  ip netns add "$ns"
+  ip -n "$ns" link set lo up
+  ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1
+  ip -n "$sw" link add "port$index" type veth peer name uplink0 netns "$ns"
+  ip -n "$sw" link set "port$index" master br0 up
+  ip -n "$ns" addr add "192.0.2.$index/24" dev uplink0
+  ip -n "$ns" link set uplink0 up
+}
+
+# attach_pod NODE POD ADDRESS DEV: namespace POD with eth0 ADDRESS/32 and a default route
+# via 169.254.1.1, the node's end DEV of the veth (Calico-style: a /32 route per pod).
+attach_pod() {
+  local node=$1 pod=$2 address=$3 dev=$4
+  ip netns add "$pod"
+  ip -n "$pod" link set lo up
+  ip -n "$node" link add "$dev" type veth peer name eth0 netns "$pod"
+  ip -n "$node" addr add 169.254.1.1/32 dev "$dev"
+  ip -n "$node" link set "$dev" up
+  ip -n "$node" route add "$address/32" dev "$dev" scope link
+  ip -n "$pod" addr add "$address/32" dev eth0
+  ip -n "$pod" link set eth0 up
+  ip -n "$pod" route add default via 169.254.1.1 dev eth0 onlink
+}
