@@ -48,9 +48,11 @@ let package = Package(
 
         // Desired node state: the document the controller sends and the agent applies.
         .target(name: "WeftModel"),
+        // Files holding secrets or security state: 0600 from the start, atomic, fsync'd.
+        .target(name: "WeftFiles"),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
-        .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", .product(name: "Crypto", package: "swift-crypto")]),
-        .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel", "WeftPKI", "WeftControlAPI",
+        .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", "WeftFiles", .product(name: "Crypto", package: "swift-crypto")]),
+        .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel", "WeftPKI", "WeftFiles", "WeftControlAPI",
                                                              .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                              .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                              .product(name: "X509", package: "swift-certificates"),
@@ -64,7 +66,7 @@ let package = Package(
         // The daemons' /metrics and /healthz endpoint.
         .target(name: "WeftMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")]),
         // Cluster CA, node certificates from CSRs, join tokens, the signed audit log.
-        .target(name: "WeftPKI", dependencies: [.product(name: "Crypto", package: "swift-crypto"),
+        .target(name: "WeftPKI", dependencies: ["WeftFiles", .product(name: "Crypto", package: "swift-crypto"),
                                                 .product(name: "X509", package: "swift-certificates"),
                                                 .product(name: "SwiftASN1", package: "swift-asn1")]),
         // Generated from Protos/weft/v1/control.proto by scripts/gen-proto (committed).
@@ -72,7 +74,7 @@ let package = Package(
                                                        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                                                        .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The controller: sources (the YAML cluster file), the control plane, the gRPC service.
-        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", "WeftPKI", "WeftControlAPI",
+        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", "WeftPKI", "WeftFiles", "WeftControlAPI",
                                                        .product(name: "Yams", package: "Yams"),
                                                        .product(name: "Prometheus", package: "swift-prometheus"),
                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -82,7 +84,7 @@ let package = Package(
         .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel", "WeftMetrics",
                                                                   .product(name: "Logging", package: "swift-log"),
                                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel", "WeftController", "WeftPKI", "WeftControlAPI",
+        .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel", "WeftController", "WeftPKI", "WeftFiles", "WeftControlAPI",
                                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                                         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WeftFiles
 import Netlink
 
 /// Every SA key this node has installed, remembered by fingerprint so that none is ever
@@ -72,32 +73,15 @@ public final class SALedger: @unchecked Sendable {
             guard !prints.isDisjoint(with: known) else { return }
             known.subtract(prints)
             guard let path else { return }
-            let temporary = path + ".tmp"
-            let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw Error(description: "SA ledger \(temporary): \(String(cString: strerror(errno)))") }
-            let data = Array(known.sorted().map { $0 + "\n" }.joined().utf8)
-            let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            let synced = fsync(fd) == 0
-            close(fd)
-            guard written == data.count, synced, rename(temporary, path) == 0 else {
-                throw Error(description: "SA ledger \(path): rewrite failed: \(String(cString: strerror(errno)))")
+            do { try SecureFile.write(Array(known.sorted().map { $0 + "\n" }.joined().utf8), to: path) } catch {
+                throw Error(description: "SA ledger \(path): rewrite failed: \(error)")
             }
         }
     }
 
     private static func append(_ lines: [String], to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        if !directory.isEmpty {
-            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                     attributes: [.posixPermissions: 0o700])
-        }
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Error(description: "SA ledger \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let data = Array(lines.map { $0 + "\n" }.joined().utf8)
-        let written = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == data.count, fsync(fd) == 0 else {
-            throw Error(description: "SA ledger \(path): write failed: \(String(cString: strerror(errno)))")
+        do { try SecureFile.append(Array(lines.map { $0 + "\n" }.joined().utf8), to: path) } catch {
+            throw Error(description: "SA ledger \(path): write failed: \(error)")
         }
     }
 }

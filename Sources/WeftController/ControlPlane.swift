@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WeftFiles
 import WeftModel
 import WeftPKI
 import WeftPlanner

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WeftFiles
 import X509
 
 /// One line of the audit log (JSON). `hash` = SHA-256 over the entry's fields, each
@@ -89,11 +90,7 @@ public final class AuditLog: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         var line = try encoder.encode(entry)
         line.append(0x0a)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw PKIError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let written = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == line.count, fsync(fd) == 0 else { throw PKIError("cannot append to \(path): \(String(cString: strerror(errno)))") }
+        do { try SecureFile.append(Array(line), to: path) } catch { throw PKIError("\(error)") }
         last = (entry.seq, entry.hash)
     }
 }

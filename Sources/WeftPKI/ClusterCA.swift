@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WeftFiles
 import SwiftASN1
 import X509
 

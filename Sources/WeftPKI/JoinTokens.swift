@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WeftFiles
 
 /// Single-use, expiring join tokens. A token is `weft-join.<id>.<secret>`: the id names it
 /// in logs and the audit, the 128-bit secret is shown once at creation and stored only as

@@ -1,6 +1,7 @@
 import Crypto
 import Dispatch
 import Foundation
+import WeftFiles
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging

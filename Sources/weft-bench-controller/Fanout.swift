@@ -1,4 +1,5 @@
 import Foundation
+import WeftFiles
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import WeftControlAPI
