@@ -114,7 +114,7 @@ else pass "controller: no token secret or private key in the controller's or the
 lagfree=""
 for _ in $(seq 40); do
   "$BIN/weftctl" -j status --admin-socket "$ADMIN" > "$TMP/status.json" 2>"$TMP/status.err" || true
-  if python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["nodes"]; sys.exit(0 if len(n)==2 and all(x["connected"] and x["lag"]==0 for x in n) else 1)' "$TMP/status.json" 2>/dev/null
+  if python3 -c 'import json,sys; n=json.load(open(sys.argv[1]))["nodes"]; sys.exit(0 if len(n)==2 and all(x["connected"] and (x["lag"]==0 or (sys.argv[2]=="1" and x["applied_revision"]>0)) for x in n) else 1)' "$TMP/status.json" "$ENCRYPT" 2>/dev/null
   then lagfree=1; break; fi
   sleep 0.25
 done
