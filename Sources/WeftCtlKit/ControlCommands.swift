@@ -61,12 +61,14 @@ extension WeftCtl {
             o.add("checkpoints", UInt64(report.checkpoints))
             o.add("unsigned_tail", UInt64(report.unsignedTail))
             o.add("first_bad", report.firstBad)
+            o.add("unattested", strings: report.unattested)
             write(o.json.rendered())
         } else if let bad = report.firstBad {
             write("audit: \(file): \(bad)")
         } else {
             write("audit: \(file): \(report.entries) entries, \(report.checkpoints) signed checkpoints, chain intact"
-                + (report.unsignedTail > 0 ? "; the last \(report.unsignedTail) not yet under a checkpoint" : ""))
+                + (report.unsignedTail > 0 ? "; the last \(report.unsignedTail) not yet under a checkpoint" : "")
+                + (report.unattested.isEmpty ? "" : "; entries \(report.unattested.joined(separator: ", ")) were found unsigned by a starting controller and are not attested"))
         }
         if report.firstBad != nil { throw AuditFailed() }
     }

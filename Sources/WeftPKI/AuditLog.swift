@@ -34,6 +34,30 @@ public struct AuditEntry: Codable, Hashable, Sendable {
         field(prev)
         return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
+
+    /// The one encoding of an entry (sorted keys, no escaped slashes, no spaces): the log
+    /// holds exactly these bytes per line, so a line with fields outside the hash,
+    /// duplicate keys or any other spelling of the same entry does not verify.
+    public func canonicalLine() throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array(try encoder.encode(self))
+    }
+
+    /// Caller-controlled text (a node name, a token id, a reason) as the log may hold it:
+    /// at most `limit` characters of printable ASCII, everything else escaped, longer
+    /// values cut with their length noted. One rule for every value the log records.
+    public static func bounded(_ text: String, limit: Int = 256) -> String {
+        var out = ""
+        var count = 0
+        for scalar in text.unicodeScalars {
+            guard count < limit else { return out + "…(\(text.utf8.count) bytes)" }
+            if scalar.value >= 0x20 && scalar.value < 0x7f && scalar != "\\" { out.unicodeScalars.append(scalar) }
+            else { out += String(format: "\\x%02x", min(scalar.value, 0xff)) }
+            count += 1
+        }
+        return out
+    }
 }
 
 /// The controller's append-only audit log: every certificate issuance and renewal,
@@ -49,23 +73,45 @@ public final class AuditLog: @unchecked Sendable {
     private var sinceCheckpoint = 0
     private let lock = NSLock()
 
+    /// Bytes of the log this process knows (what it read at start plus what it appended):
+    /// anything else found in the file before an append was written behind its back.
+    private var knownSize = 0
+    /// Entries that were already past the last checkpoint at start (a crash, or lines
+    /// somebody appended while the controller was down): the next checkpoint names them
+    /// as not attested by this controller instead of vouching for them.
+    private var unattested: ClosedRange<UInt64>?
+
     public init(path: String, ca: ClusterCA, checkpointEvery: Int = 16) throws {
         self.path = path
         self.ca = ca
         self.checkpointEvery = checkpointEvery
-        guard let text = SecureFile.read(path) else { return }
-        // Continue the chain where it ends; a log that does not verify is not extended.
+        // A log that cannot be read, is not UTF-8 or does not verify is refused, never
+        // replaced by a new chain in the same file.
+        let text: String
+        do {
+            guard let loaded = try SecureFile.loadText(path) else { return }
+            text = loaded
+        } catch {
+            throw PKIError("\(error); refusing to extend or replace the audit log")
+        }
         let report = AuditVerifier.verify(text, trusting: ca.certificate)
         if let bad = report.firstBad { throw PKIError("\(path): \(bad); refusing to extend a broken audit log") }
         if let entry = text.split(separator: "\n").last.flatMap({ try? JSONDecoder().decode(AuditEntry.self, from: Data($0.utf8)) }) {
             last = (entry.seq, entry.hash)
         }
+        knownSize = text.utf8.count
         sinceCheckpoint = report.unsignedTail
+        if report.unsignedTail > 0 { unattested = (last.seq - UInt64(report.unsignedTail) + 1)...last.seq }
     }
+
+    /// Entries found unsigned at start, if any (for the controller's log line).
+    public var unattestedAtStart: ClosedRange<UInt64>? { lock.withLock { unattested } }
 
     public func record(_ event: String, subject: String = "", detail: [String: String] = [:], now: Date = Date()) throws {
         try lock.withLock {
-            try append(event, subject: subject, detail: detail, now: now)
+            try append(event, subject: AuditEntry.bounded(subject),
+                       detail: Dictionary(uniqueKeysWithValues: detail.prefix(32).map { (AuditEntry.bounded($0.key, limit: 64), AuditEntry.bounded($0.value, limit: 1024)) }),
+                       now: now)
             sinceCheckpoint += 1
             if sinceCheckpoint >= checkpointEvery { try appendCheckpoint(now: now) }
         }
@@ -77,8 +123,11 @@ public final class AuditLog: @unchecked Sendable {
     }
 
     private func appendCheckpoint(now: Date) throws {
-        try append("checkpoint", subject: "", detail: ["covers": String(last.seq), "head": last.hash], now: now, sign: true)
+        var detail = ["covers": String(last.seq), "head": last.hash]
+        if let unattested { detail["unattested"] = "\(unattested.lowerBound)-\(unattested.upperBound)" }
+        try append("checkpoint", subject: "", detail: detail, now: now, sign: true)
         sinceCheckpoint = 0
+        unattested = nil
     }
 
     private func append(_ event: String, subject: String, detail: [String: String], now: Date, sign: Bool = false) throws {
@@ -86,12 +135,22 @@ public final class AuditLog: @unchecked Sendable {
                                detail: detail, prev: last.hash, hash: "", signature: nil)
         entry.hash = entry.computedHash
         if sign { entry.signature = Data(try ca.sign(Array(entry.hash.utf8))).base64EncodedString() }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        var line = try encoder.encode(entry)
+        var line = try entry.canonicalLine()
         line.append(0x0a)
-        do { try SecureFile.append(Array(line), to: path) } catch { throw PKIError("\(error)") }
+        try checkUnchanged()
+        do { try SecureFile.append(line, to: path) } catch { throw PKIError("\(error)") }
+        knownSize += line.count
         last = (entry.seq, entry.hash)
+    }
+
+    /// The file must be exactly what this process read and wrote: a line appended or
+    /// removed by anyone else would otherwise be chained in and signed at the next checkpoint.
+    private func checkUnchanged() throws {
+        var info = stat()
+        let size: Int = stat(path, &info) == 0 ? Int(info.st_size) : 0
+        guard size == knownSize else {
+            throw PKIError("\(path) changed behind the controller's back (\(size) bytes, expected \(knownSize)); refusing to extend it")
+        }
     }
 }
 
@@ -105,6 +164,9 @@ public enum AuditVerifier {
         public var unsignedTail = 0
         /// "line 12 (seq 12): …" for the first entry that does not verify.
         public var firstBad: String?
+        /// Ranges ("5-7") a checkpoint says it does not vouch for: entries found unsigned
+        /// when a controller started (after a crash, or appended while it was down).
+        public var unattested: [String] = []
     }
 
     public static func verify(_ text: String, trusting ca: Certificate) -> Report {
@@ -118,6 +180,9 @@ public enum AuditVerifier {
                 return failed
             }
             guard let entry = try? JSONDecoder().decode(AuditEntry.self, from: Data(line.utf8)) else { return bad("not an audit entry") }
+            guard let canonical = try? entry.canonicalLine(), canonical.elementsEqual(line.utf8) else {
+                return bad("not in the canonical encoding (extra fields, duplicate keys or another spelling): not what the controller wrote")
+            }
             guard entry.seq == previous.seq + 1 else { return bad("sequence \(entry.seq) follows \(previous.seq): an entry is missing or moved") }
             guard entry.prev == previous.hash else { return bad("its prev does not match the previous entry's hash: the chain is broken") }
             guard entry.hash == entry.computedHash else { return bad("its hash does not match its content: the entry was altered") }
@@ -135,6 +200,7 @@ public enum AuditVerifier {
                 }
                 report.checkpoints += 1
                 report.unsignedTail = 0
+                if let range = entry.detail["unattested"] { report.unattested.append(range) }
             } else if entry.signature != nil {
                 return bad("a signature on a non-checkpoint entry")
             }

@@ -27,16 +27,40 @@ public final class ClusterCA: @unchecked Sendable {
         self.key = key
     }
 
-    /// Loads the CA from `directory`, or creates it there. Returns whether it was created.
+    /// Files whose presence means a cluster already lives in the directory: a CA is never
+    /// created next to them (a missing `ca.crt` must not cost the cluster its `ca.key`).
+    public static let stateFiles = ["controller.json", "audit.log"]
+
+    /// Loads the CA from `directory`, or creates it there when the directory holds no
+    /// cluster yet. Returns whether it was created. Refuses, naming the file, when only one
+    /// of `ca.key` and `ca.crt` exists, when either cannot be read, and when the CA is
+    /// missing but other cluster state is there: a new CA over an existing cluster would
+    /// lock every node out and overwrite the old key.
     public static func loadOrCreate(directory: String, clusterName: String, now: Date = Date()) throws -> (ca: ClusterCA, created: Bool) {
         let keyPath = directory + "/" + keyFile, certificatePath = directory + "/" + certificateFile
-        if let keyPEM = SecureFile.read(keyPath), let certificatePEM = SecureFile.read(certificatePath) {
+        let keyPEM: String?, certificatePEM: String?
+        do {
+            keyPEM = try SecureFile.loadText(keyPath, limit: 64 << 10)
+            certificatePEM = try SecureFile.loadText(certificatePath, limit: 64 << 10)
+        } catch {
+            throw PKIError("\(error); refusing to start rather than create a new CA over an existing one")
+        }
+        switch (keyPEM, certificatePEM) {
+        case let (keyPEM?, certificatePEM?):
             guard let key = try? P256.Signing.PrivateKey(pemRepresentation: keyPEM),
                   let certificate = try? Certificate(pemEncoded: certificatePEM) else {
                 throw PKIError("\(directory): ca.key or ca.crt is not a P-256 PEM key / certificate")
             }
             guard certificate.publicKey == Certificate.PublicKey(key.publicKey) else { throw PKIError("\(directory): ca.crt does not belong to ca.key") }
             return (ClusterCA(certificate: certificate, key: key), false)
+        case (nil, _?):
+            throw PKIError("\(keyPath) is missing but \(certificateFile) exists: restore the CA key from backup (a new CA would lock out every node)")
+        case (_?, nil):
+            throw PKIError("\(certificatePath) is missing but \(keyFile) exists: restore ca.crt from backup (refusing to replace the CA)")
+        case (nil, nil):
+            if let existing = stateFiles.first(where: { FileManager.default.fileExists(atPath: directory + "/" + $0) }) {
+                throw PKIError("\(directory) holds cluster state (\(existing)) but no CA: restore ca.key and ca.crt from backup; refusing to create a new CA over an existing cluster")
+            }
         }
         let key = P256.Signing.PrivateKey()
         let name = try DistinguishedName { OrganizationName("Weft"); CommonName("Weft cluster CA \(clusterName)") }

@@ -142,9 +142,7 @@ struct AuditTests {
             entry.prev = i == 0 ? AuditEntry.genesis : try JSONDecoder().decode(AuditEntry.self, from: Data(lines[i - 1].utf8)).hash
             if entry.event == "checkpoint" { entry.detail["head"] = entry.prev }  // a careful forger fixes these too
             entry.hash = entry.computedHash
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            lines[i] = String(decoding: try encoder.encode(entry), as: UTF8.self)
+            lines[i] = String(decoding: try entry.canonicalLine(), as: UTF8.self)
         }
         #expect(AuditVerifier.verify(lines.joined(separator: "\n"), trusting: ca.certificate).firstBad
                 == "line 9 (seq 9): checkpoint signature does not verify with the CA certificate")
