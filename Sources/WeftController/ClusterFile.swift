@@ -13,11 +13,23 @@ public enum ClusterFile {
         public var description: String { problems.joined(separator: "\n") }
     }
 
+    /// A cluster file of 150,000 pods is about 15 MB; anything past this is refused
+    /// before it is parsed.
+    public static let maximumSize = 64 << 20
+
     /// Parses and validates `text`; `name` prefixes every problem (the file's path).
+    /// Anchors and aliases are refused: the format needs none, and an alias is how a
+    /// kilobyte of YAML becomes gigabytes of decoded values.
     public static func parse(_ text: String, name: String = "cluster file") throws(Error) -> ClusterSpec {
+        guard text.utf8.count <= maximumSize else {
+            throw Error(problems: ["\(name): \(text.utf8.count) bytes, more than the \(maximumSize) a cluster file may have"])
+        }
+        if let problem = unsafeStructure(text) { throw Error(problems: ["\(name):\(problem)"]) }
         let lines: [String: Int]
         do {
             lines = try lineMap(text)
+        } catch let error as Error {
+            throw Error(problems: error.problems.map { "\(name):\($0)" })
         } catch {
             throw Error(problems: ["\(name): not YAML: \(error)"])
         }
@@ -36,10 +48,69 @@ public enum ClusterFile {
         return spec
     }
 
-    /// Dotted path ("pods[3].address") → line, for every node of the document.
+    /// Deepest flow nesting (`[`, `{`) and indentation a cluster file may use: the parser
+    /// recurses once per level, and the format needs a handful.
+    static let maximumNesting = 32, maximumIndentation = 128
+
+    /// A scan of the raw text, before any parser sees it, for what would make parsing
+    /// itself the attack: an anchor or alias (`&a`, `*a` where a node starts — a plain
+    /// scalar cannot begin with either, so that is always one), flow nesting or
+    /// indentation past the bounds. Quoted strings and comments are skipped. Returns
+    /// "LINE: problem" or nil.
+    static func unsafeStructure(_ text: String) -> String? {
+        var line = 1, depth = 0, column = 0
+        var quote: UInt8? = nil, comment = false, previous: UInt8 = 0x0a  // last non-blank byte on the line (0x0a: none)
+        var lastByte: UInt8 = 0x0a
+        for byte in text.utf8 {
+            defer { lastByte = byte }
+            if byte == 0x0a { line += 1; column = 0; comment = false; previous = 0x0a; if quote == UInt8(ascii: "'") { quote = nil }; continue }
+            column += 1
+            if comment { continue }
+            if let open = quote {
+                if byte == open { quote = nil; previous = byte }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"):
+                if previous == 0x0a && column > maximumIndentation { return "\(line): indented more than \(maximumIndentation) columns" }
+                continue
+            case UInt8(ascii: "#") where lastByte == UInt8(ascii: " ") || lastByte == UInt8(ascii: "\t") || previous == 0x0a:
+                comment = true
+                continue
+            case UInt8(ascii: "\""), UInt8(ascii: "'") where previous == 0x0a || Self.startsNode(after: previous):
+                quote = byte
+            case UInt8(ascii: "&"), UInt8(ascii: "*") where previous == 0x0a || Self.startsNode(after: previous):
+                return "\(line): YAML anchors and aliases are not accepted (\(byte == UInt8(ascii: "&") ? "&" : "*")…); write the values out"
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maximumNesting { return "\(line): nested deeper than \(maximumNesting) levels" }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"):
+                depth = max(0, depth - 1)
+            default:
+                break
+            }
+            previous = byte
+        }
+        return nil
+    }
+
+    /// After these a new node (or a key) may start.
+    private static func startsNode(after byte: UInt8) -> Bool {
+        [UInt8(ascii: ":"), UInt8(ascii: "-"), UInt8(ascii: "["), UInt8(ascii: "{"), UInt8(ascii: ","), UInt8(ascii: "?")].contains(byte)
+    }
+
+    /// Dotted path ("pods[3].address") → line, for every node of the document. Throws at
+    /// the first anchor: composing shares an aliased node instead of copying it, so the
+    /// walk meets the anchor before any alias of it could multiply the work.
     static func lineMap(_ text: String) throws -> [String: Int] {
         var map: [String: Int] = [:]
+        var anchored: (line: Int, name: String)?
         func walk(_ node: Node, _ path: String) {
+            guard anchored == nil else { return }
+            if let anchor = node.anchor {
+                anchored = (node.mark?.line ?? 1, anchor.rawValue)
+                return
+            }
             if let mark = node.mark { map[path] = mark.line }
             switch node {
             case .mapping(let mapping):
@@ -56,6 +127,9 @@ public enum ClusterFile {
             }
         }
         if let root = try Yams.compose(yaml: text) { walk(root, "") }
+        if let anchored {
+            throw Error(problems: ["\(anchored.line): YAML anchors and aliases are not accepted (&\(anchored.name.prefix(32))); write the values out"])
+        }
         return map
     }
 

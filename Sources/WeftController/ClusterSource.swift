@@ -1,4 +1,5 @@
 import Foundation
+import WeftFiles
 import WeftModel
 import WeftPlanner
 
@@ -54,7 +55,9 @@ public struct ClusterFileSource: ClusterSource {
     /// The file as an event: a snapshot, or why it is refused.
     public func read(version: String) -> ClusterEvent {
         do {
-            let text = try String(contentsOfFile: path, encoding: .utf8)
+            guard let text = try SecureFile.loadText(path, limit: ClusterFile.maximumSize) else {
+                return .refused("\(path): no such file", version: version)
+            }
             return .snapshot(try ClusterFile.parse(text, name: path), version: version)
         } catch {
             return .refused("\(error)", version: version)

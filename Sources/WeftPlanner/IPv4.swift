@@ -47,7 +47,28 @@ struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
     var first: IPv4 { IPv4(address.value & mask) }
     var last: IPv4 { IPv4(address.value | ~mask) }
 
+    init(_ address: IPv4, _ length: Int) {
+        self.address = address
+        self.length = length
+    }
+
     func contains(_ ip: IPv4) -> Bool { ip.value & mask == address.value & mask }
     func overlaps(_ other: IPv4Prefix) -> Bool { first <= other.last && other.first <= last }
     var description: String { "\(address)/\(length)" }
+}
+
+extension IPv4Prefix {
+    /// Pod CIDRs shorter than this are refused: a /1 would swallow half the address space
+    /// (routes to the underlay included).
+    static let shortestPodCIDR = 8
+
+    /// Ranges that are never a node's underlay address nor a pod network (RFC 6890): the
+    /// kernel treats them specially, or they are not unicast.
+    static let specialPurpose: [(name: String, prefix: IPv4Prefix)] = [
+        ("\"this network\"", IPv4Prefix(IPv4(0), 8)),
+        ("loopback", IPv4Prefix(IPv4(127 << 24), 8)),
+        ("link-local", IPv4Prefix(IPv4(169 << 24 | 254 << 16), 16)),
+        ("multicast", IPv4Prefix(IPv4(224 << 24), 4)),
+        ("reserved (and broadcast)", IPv4Prefix(IPv4(240 << 24), 4)),
+    ]
 }

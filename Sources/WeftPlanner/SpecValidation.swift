@@ -27,18 +27,27 @@ extension ClusterSpec {
         var ranges: [(prefix: IPv4Prefix, index: Int)] = []
         for (i, node) in nodes.enumerated() {
             let path = "nodes[\(i)]"
-            if node.name.isEmpty { problem("\(path).name", "is empty") }
+            if !NodeName.isValid(node.name) {
+                problem("\(path).name", "\"\(node.name.prefix(64))\" is not a node name (a DNS-1123 subdomain: lowercase letters, digits, '-', '.', at most \(NodeName.maximumLength))")
+            }
             if !nodeNames.insert(node.name).inserted {
                 problem("\(path).name", "node \"\(node.name)\" appears twice")
             }
             if let ip = IPv4(node.underlay) {
                 if let other = underlays[ip] { problem("\(path).underlay", "\(node.underlay) is also node \(other)'s") }
+                if let range = IPv4Prefix.specialPurpose.first(where: { $0.prefix.contains(ip) }) {
+                    problem("\(path).underlay", "\(node.underlay) is in \(range.name) \(range.prefix), not a node's unicast address")
+                }
                 underlays[ip] = node.name
             } else {
                 problem("\(path).underlay", "\"\(node.underlay)\" is not an IPv4 address")
             }
-            guard let cidr = IPv4Prefix(node.podCIDR), cidr.isCanonical, cidr.length <= 30 else {
-                problem("\(path).podCIDR", "\"\(node.podCIDR)\" is not an IPv4 network prefix of length 30 or less (like 10.244.1.0/24)")
+            guard let cidr = IPv4Prefix(node.podCIDR), cidr.isCanonical, (IPv4Prefix.shortestPodCIDR...30).contains(cidr.length) else {
+                problem("\(path).podCIDR", "\"\(node.podCIDR.prefix(64))\" is not an IPv4 network prefix of length \(IPv4Prefix.shortestPodCIDR)-30 (like 10.244.1.0/24)")
+                continue
+            }
+            if let range = IPv4Prefix.specialPurpose.first(where: { $0.prefix.overlaps(cidr) }) {
+                problem("\(path).podCIDR", "\(cidr) overlaps \(range.name) \(range.prefix)")
                 continue
             }
             if nodeCIDRs[node.name] == nil { nodeCIDRs[node.name] = cidr }  // a duplicate does not hide the first
@@ -46,6 +55,16 @@ extension ClusterSpec {
         }
         // Overlaps: sorted by first address, each range against the furthest one before it.
         ranges.sort { $0.prefix.first < $1.prefix.first }
+        // A pod CIDR holding a node's underlay address would route that node's VXLAN
+        // endpoint into the overlay (a loop, and the peer unreachable). Each address is
+        // looked up in the sorted ranges (the nearest start at or below it).
+        for (ip, owner) in underlays.sorted(by: { $0.key < $1.key }) {
+            var low = 0, high = ranges.count
+            while low < high { let mid = (low + high) / 2; if ranges[mid].prefix.first <= ip { low = mid + 1 } else { high = mid } }
+            if low > 0, ranges[low - 1].prefix.contains(ip) {
+                problem("nodes[\(ranges[low - 1].index)].podCIDR", "\(ranges[low - 1].prefix) contains node \(owner)'s underlay address \(ip)")
+            }
+        }
         var widest: (prefix: IPv4Prefix, index: Int)?
         for range in ranges {
             if let previous = widest, range.prefix.first <= previous.prefix.last {

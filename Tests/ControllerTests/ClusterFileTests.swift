@@ -76,3 +76,49 @@ struct ClusterFileTests {
         }
     }
 }
+
+@Suite("cluster file: hostile content")
+struct ClusterFileHostileTests {
+    static func problems(_ text: String) -> [String] {
+        do { _ = try ClusterFile.parse(text, name: "c.yaml"); return [] } catch { return error.problems }
+    }
+
+    @Test("anchors and aliases are refused before they expand (a billion laughs in under 1 KB)")
+    func aliases() {
+        var text = "cluster: { name: c, id: c1 }\nx0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n"
+        for i in 1..<9 { text += "x\(i): &a\(i) [" + Array(repeating: "*a\(i - 1)", count: 9).joined(separator: ", ") + "]\n" }
+        text += "nodes: []\n"
+        #expect(text.utf8.count < 1024)
+        let found = Self.problems(text)
+        #expect(found.count == 1 && found[0].hasPrefix("c.yaml:2: YAML anchors and aliases are not accepted (&"), "\(found)")
+        // A merge key is an alias too; '*' and '&' inside values, quotes and comments are not.
+        #expect(Self.problems("cluster: { name: c, id: c1 }\nbase: { a: 1 }\nx: { <<: *base }\n").first?.hasPrefix("c.yaml:3: YAML anchors") == true)
+        #expect(Self.problems("cluster: { name: c, id: c1 } # &not *this\npods: []\nnodes: []\npolicies: []\nrevoked: []\n").isEmpty)
+        #expect(Self.problems(String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)).first?.contains("nested deeper") == true)
+    }
+
+    @Test("pod CIDRs over underlay addresses, /1 and special ranges, and special underlays are refused, each with its line")
+    func addresses() {
+        let found = Self.problems("""
+            cluster: { name: c, id: c1 }
+            nodes:
+              - { name: a, underlay: 10.244.1.5, podCIDR: 10.244.1.0/24 }
+              - { name: b, underlay: 0.0.0.0, podCIDR: 0.0.0.0/1 }
+              - { name: c, underlay: 192.0.2.3, podCIDR: 224.1.0.0/16 }
+              - { name: d, underlay: 239.1.1.1, podCIDR: 10.245.0.0/24 }
+              - { name: E_upper, underlay: 192.0.2.5, podCIDR: 10.246.0.0/24 }
+            """)
+        #expect(found.contains("c.yaml:3: nodes[0].podCIDR: 10.244.1.0/24 contains node a's underlay address 10.244.1.5"), "\(found)")
+        #expect(found.contains { $0.hasPrefix("c.yaml:4: nodes[1].underlay: 0.0.0.0 is in \"this network\"") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("c.yaml:4: nodes[1].podCIDR: \"0.0.0.0/1\" is not an IPv4 network prefix of length 8-30") }, "\(found)")
+        #expect(found.contains("c.yaml:5: nodes[2].podCIDR: 224.1.0.0/16 overlaps multicast 224.0.0.0/4"), "\(found)")
+        #expect(found.contains { $0.hasPrefix("c.yaml:6: nodes[3].underlay: 239.1.1.1 is in multicast") }, "\(found)")
+        #expect(found.contains { $0.hasPrefix("c.yaml:7: nodes[4].name: \"E_upper\" is not a node name") }, "\(found)")
+    }
+
+    @Test("a file over the size cap is refused without parsing")
+    func size() {
+        let found = Self.problems(String(repeating: "#", count: ClusterFile.maximumSize + 1))
+        #expect(found.count == 1 && found[0].contains("more than the"))
+    }
+}
