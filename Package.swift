@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
@@ -64,7 +66,11 @@ let package = Package(
         // The controller's pure computation: cluster spec → per-node desired state, incremental.
         .target(name: "WeftPlanner", dependencies: ["WeftModel"]),
         // The daemons' /metrics and /healthz endpoint.
-        .target(name: "WeftMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus")]),
+        .target(name: "WeftMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus"),
+                                                    .product(name: "NIOCore", package: "swift-nio"),
+                                                    .product(name: "NIOPosix", package: "swift-nio"),
+                                                    .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         // Cluster CA, node certificates from CSRs, join tokens, the signed audit log.
         .target(name: "WeftPKI", dependencies: ["WeftFiles", .product(name: "Crypto", package: "swift-crypto"),
                                                 .product(name: "X509", package: "swift-certificates"),
@@ -79,9 +85,13 @@ let package = Package(
                                                        .product(name: "Prometheus", package: "swift-prometheus"),
                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                                                       .product(name: "NIOCore", package: "swift-nio"),
+                                                       .product(name: "NIOTLS", package: "swift-nio"),
+                                                       .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                                                       .product(name: "NIOSSL", package: "swift-nio-ssl"),
                                                        .product(name: "Crypto", package: "swift-crypto"),
                                                        .product(name: "X509", package: "swift-certificates")]),
-        .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel", "WeftMetrics",
+        .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel", "WeftMetrics", "WeftFiles",
                                                                   .product(name: "Logging", package: "swift-log"),
                                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel", "WeftController", "WeftPKI", "WeftFiles", "WeftControlAPI",
@@ -110,7 +120,8 @@ let package = Package(
         .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",
-                                                            "WeftControlAPI",
+                                                            "WeftControlAPI", "WeftMetrics", "WeftFiles",
+                                                            .product(name: "Prometheus", package: "swift-prometheus"),
                                                             .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                             .product(name: "Crypto", package: "swift-crypto"),

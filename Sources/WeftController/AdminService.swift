@@ -43,8 +43,8 @@ public struct AdminService: Weft_V1_Admin.SimpleServiceProtocol {
 
 /// `ControlPlane.status()` as the wire message (Control.Status and Admin.Status).
 enum StatusMessage {
-    static func make(_ plane: ControlPlane) async -> Weft_V1_StatusResponse {
-        let status = await plane.status()
+    static func make(_ plane: ControlPlane, only node: String? = nil) async -> Weft_V1_StatusResponse {
+        let status = await plane.status(only: node)
         var response = Weft_V1_StatusResponse()
         response.currentEpoch = status.currentEpoch
         response.targetEpoch = status.targetEpoch

@@ -16,9 +16,13 @@ import X509
 /// every change, so a restart keeps identities, indexes and epochs.
 public actor ControlPlane {
     public struct Failure: Error, CustomStringConvertible, Sendable {
-        public enum Kind: Sendable { case unauthenticated, permissionDenied, invalidArgument, failedPrecondition, notFound }
+        public enum Kind: Sendable { case unauthenticated, permissionDenied, invalidArgument, failedPrecondition, notFound, unavailable, resourceExhausted }
         public var kind: Kind
+        /// What the caller is told.
         public var description: String
+        /// What the audit log is told when it differs (a join refused for an unknown node
+        /// tells the caller only that the join was refused).
+        var logged: String? = nil
     }
 
     /// What survives a restart besides the PKI files.
@@ -35,11 +39,22 @@ public actor ControlPlane {
         /// agent's acknowledgement of a revision from before the restart never counts as
         /// one of the new plan.
         var revisions: [String: UInt64] = [:]
+        /// Serials of certificates revoked or retired (their node was revoked or left the
+        /// cluster) → when they expire: refused for good, whatever the cluster file says
+        /// later; forgotten once expired, when the CA check refuses them anyway.
+        var retiredSerials: [String: Date]? = nil
+        /// Nodes that left the cluster file with a certificate (they can still be revoked).
+        var formerNodes: Set<String>? = nil
+        /// When a soft-expiry report last started a rotation (at most one a minute).
+        var lastSoftExpiryRotation: Date? = nil
     }
 
     public struct CertificateRecord: Codable, Sendable, Hashable {
         public var serial: String
         public var expires: Date
+        /// The certificate this one renewed, still accepted until this one is first used:
+        /// a renewal whose answer was lost can be retried with the old certificate.
+        public var previous: String? = nil
     }
 
     public struct NodeStatus: Sendable, Hashable {
@@ -60,49 +75,74 @@ public actor ControlPlane {
     public nonisolated let stateDirectory: String
     public nonisolated let ca: ClusterCA
     public nonisolated let metrics = ControllerMetrics()
-    let tokens: JoinTokens
-    let audit: AuditLog
-    private(set) var planner: Planner
-    private var persisted: Persisted
-    /// The file's spec, before runtime revocations are added to it.
-    private var fileSpec: ClusterSpec
-    private var watchers: [String: [UUID: Watcher]] = [:]
-    /// Per watched node: what its streams were last sent (all of a node's streams get the
-    /// same events, so one record serves them all). Deltas are computed against it.
-    private var sent: [String: Planner.SentSections] = [:]
-    private var applied: [String: UInt64] = [:]
+    nonisolated let tokens: JoinTokens
+    nonisolated let audit: AuditLog
+    /// Refused requests reach the audit log at a bounded rate.
+    nonisolated let refusals = RefusalBudget()
+    private nonisolated let directoryLock: DirectoryLock
+    var planner: Planner
+    var persisted: Persisted
+    /// The file's spec, before runtime revocations are added to it, and its node names.
+    var fileSpec: ClusterSpec { didSet { fileNodes = Set(fileSpec.nodes.map(\.name)) } }
+    var fileNodes: Set<String>
+    /// One live stream per node (a newer Watch replaces an older one).
+    var watchers: [String: [UUID: Watcher]] = [:]
+    /// Per watched node: what its stream was last sent. Deltas are computed against it.
+    var sent: [String: Planner.SentSections] = [:]
+    var applied: [String: UInt64] = [:]
     /// Node → when its desired state first got ahead of what it acknowledged.
-    private var pendingSince: [String: Date] = [:]
-
-    struct Watcher {
-        let continuation: AsyncThrowingStream<WatchEvent, Error>.Continuation
-    }
-
-    public enum WatchEvent: Sendable {
-        case snapshot(DesiredNodeState)
-        case delta(DesiredStateDelta)
-    }
+    var pendingSince: [String: Date] = [:]
 
     public init(stateDirectory: String, spec: ClusterSpec) throws {
         self.stateDirectory = stateDirectory
+        // First: a second controller on this directory stops here, before it reads or
+        // writes anything.
+        directoryLock = try DirectoryLock(directory: stateDirectory)
         let (ca, created) = try ClusterCA.loadOrCreate(directory: stateDirectory, clusterName: spec.cluster.name)
         self.ca = ca
         tokens = try JoinTokens(path: stateDirectory + "/tokens.json")
         audit = try AuditLog(path: stateDirectory + "/audit.log", ca: ca)
-        if let data = FileManager.default.contents(atPath: stateDirectory + "/controller.json") {
-            persisted = try JSONDecoder.weft.decode(Persisted.self, from: data)
+        if let data = try SecureFile.load(stateDirectory + "/controller.json") {
+            do { persisted = try JSONDecoder.weft.decode(Persisted.self, from: Data(data)) } catch {
+                throw Failure(kind: .failedPrecondition, description: "\(stateDirectory)/controller.json does not decode (\(error)); refusing to start over it")
+            }
         } else {
             persisted = Persisted()
         }
         fileSpec = spec
+        fileNodes = Set(spec.nodes.map(\.name))
         planner = try Planner(spec: Self.effective(spec, revoked: persisted.revoked), allocations: persisted.allocations,
                               credentials: persisted.credentials, rotation: persisted.rotation)
         planner.continueRevisions(after: persisted.revisions)
         if created { try audit.record("ca-created", detail: ["subject": "\(ca.certificate.subject)"]) }
         try audit.record("spi-rule", detail: ["rule": "(epoch mod 256) << 24 | sender index << 8 | 0x57", "epoch": "\(planner.rotation.currentEpoch)"])
         persisted = try Self.write(persisted, planner, to: stateDirectory)
+        try Self.saveLastGood(spec, in: stateDirectory)
         metrics.currentEpoch.set(Double(planner.rotation.currentEpoch))
         metrics.activeNodes.set(Double(planner.activeNodes.count))
+    }
+
+    /// Gives up the state directory (a controller stopping; tests that restart one in
+    /// the same process). The plane must not be used after.
+    public nonisolated func close() { directoryLock.release() }
+
+    /// Audit entries found past the last checkpoint at start (see `AuditLog`).
+    public nonisolated var unattestedAuditTail: ClosedRange<UInt64>? { audit.unattestedAtStart }
+
+    // MARK: the last good cluster spec
+
+    static let lastGoodFile = "cluster.last-good.json"
+
+    /// The last cluster spec this controller planned, kept in the state directory so a
+    /// start with a cluster file that is refused (an edit half done) runs on it instead of
+    /// not starting. nil: none kept yet.
+    public static func lastGoodSpec(in directory: String) throws -> ClusterSpec? {
+        guard let bytes = try SecureFile.load(directory + "/" + lastGoodFile) else { return nil }
+        return try JSONDecoder.weft.decode(ClusterSpec.self, from: Data(bytes))
+    }
+
+    static func saveLastGood(_ spec: ClusterSpec, in directory: String) throws {
+        try SecureFile.write(Array(try JSONEncoder.weft.encode(spec)), to: directory + "/" + lastGoodFile)
     }
 
     static func effective(_ spec: ClusterSpec, revoked: [String]) -> ClusterSpec {
@@ -111,7 +151,7 @@ public actor ControlPlane {
         return spec
     }
 
-    private func save() throws {
+    func save() throws {
         persisted = try Self.write(persisted, planner, to: stateDirectory)
     }
 
@@ -157,168 +197,30 @@ public actor ControlPlane {
     @discardableResult
     public func update(spec: ClusterSpec) throws -> Set<String> { try update(spec: spec, reason: "cluster file") }
 
-    private func update(spec: ClusterSpec, reason: String) throws -> Set<String> {
+    func update(spec: ClusterSpec, reason: String) throws -> Set<String> {
         let before = Set(planner.structure.revoked)
         let base = planner.baseline
         let changed = try planner.update(to: Self.effective(spec, revoked: persisted.revoked))
+        let removed = fileNodes.subtracting(spec.nodes.map(\.name))
+        let specChanged = spec != fileSpec
         fileSpec = spec
         for node in Set(planner.structure.revoked).subtracting(before) { try revoked(node, reason: reason) }
+        for node in removed.sorted() { try retired(node) }
         try save()
+        if specChanged { try Self.saveLastGood(spec, in: stateDirectory) }
         publish(changed, since: base)
         return changed
     }
 
-    // MARK: PKI
-
-    /// Join: spend the token, sign the CSR, learn the node's key-agreement key.
-    public func join(node: String, token: String, csrPEM: String, incarnation: String) throws(Failure) -> Certificate {
-        guard fileSpec.nodes.contains(where: { $0.name == node }) else { throw Failure(kind: .notFound, description: "node \(node) is not in the cluster") }
-        guard !planner.structure.revoked.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
-        do { _ = try tokens.consume(token, node: node) } catch {
-            try? audit.record("join-refused", subject: node, detail: ["reason": error.description])
-            metrics.joinsRefused.increment()
-            throw Failure(kind: .unauthenticated, description: error.description)
-        }
-        return try issue(node: node, csrPEM: csrPEM, incarnation: incarnation, event: "issue")
-    }
-
-    /// Renew: the caller is authenticated by its current certificate (checked by the service).
-    public func renew(node: String, csrPEM: String, incarnation: String) throws(Failure) -> Certificate {
-        guard !planner.structure.revoked.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
-        return try issue(node: node, csrPEM: csrPEM, incarnation: incarnation, event: "renew")
-    }
-
-    private func issue(node: String, csrPEM: String, incarnation: String, event: String) throws(Failure) -> Certificate {
-        let issued: (certificate: Certificate, keyAgreementKey: P256.KeyAgreement.PublicKey)
-        do { issued = try ca.issueNodeCertificate(csrPEM: csrPEM, node: node) } catch {
-            throw Failure(kind: .invalidArgument, description: error.description)
-        }
-        let serial = "\(issued.certificate.serialNumber)"
-        persisted.certificates[node] = CertificateRecord(serial: serial, expires: issued.certificate.notValidAfter)
-        let credential = NodeCredentials(keyAgreementPublicKey: issued.keyAgreementKey.x963Representation.base64EncodedString(), incarnation: incarnation)
-        do {
-            try audit.record(event, subject: node, detail: ["serial": serial, "expires": ISO8601DateFormatter().string(from: issued.certificate.notValidAfter),
-                                                           "incarnation": incarnation])
-            let base = planner.baseline
-            let changed = try planner.setCredentials(credential, for: node)
-            (event == "issue" ? metrics.certificatesIssued : metrics.certificatesRenewed).increment()
-            try save()
-            publish(changed, since: base)
-        } catch {
-            throw Failure(kind: .failedPrecondition, description: "recording the certificate failed: \(error)")
-        }
-        return issued.certificate
-    }
-
-    /// Checks a presented certificate: issued by this CA, valid, not revoked, the latest
-    /// one issued to that node. Returns the node.
-    public func authenticate(_ certificate: Certificate?) throws(Failure) -> String {
-        guard let certificate else { throw Failure(kind: .unauthenticated, description: "no client certificate") }
-        let node: String
-        do { node = try ca.verifyNodeCertificate(certificate) } catch { throw Failure(kind: .unauthenticated, description: error.description) }
-        guard !planner.structure.revoked.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
-        // Only the newest certificate of a node counts: one replaced by a renewal (or a
-        // new join) is refused even before it expires.
-        guard persisted.certificates[node]?.serial == "\(certificate.serialNumber)" else {
-            throw Failure(kind: .unauthenticated, description: "certificate \(certificate.serialNumber) is not node \(node)'s current one")
-        }
-        return node
-    }
-
-    /// Revokes `node` at runtime (`weftctl revoke`): quarantined everywhere, its streams
-    /// ended, its certificate refused from now on.
-    /// Returns the nodes whose state changed, or nil when `node` was revoked already.
-    /// The revocation is persisted: it outlives a restart and a cluster file that still
-    /// lists the node as trusted.
-    @discardableResult
-    public func revoke(_ node: String) throws -> Set<String>? {
-        guard fileSpec.nodes.contains(where: { $0.name == node }) else { throw Failure(kind: .notFound, description: "node \(node) is not in the cluster") }
-        guard !planner.structure.revoked.contains(node) else { return nil }
-        persisted.revoked.append(node)
-        // The planner's pods, not the file's: a watch source's pod deltas must stay.
-        var spec = planner.spec
-        spec.revoked = fileSpec.revoked
-        do {
-            return try update(spec: spec, reason: "operator")
-        } catch {
-            persisted.revoked.removeAll { $0 == node }
-            throw error
-        }
-    }
-
-    private func revoked(_ node: String, reason: String) throws {
-        try audit.record("revoke", subject: node, detail: ["reason": reason, "serial": persisted.certificates[node]?.serial ?? "-"])
-        for watcher in (watchers[node] ?? [:]).values {
-            watcher.continuation.finish(throwing: Failure(kind: .permissionDenied, description: "node \(node) was revoked"))
-        }
-        watchers[node] = nil
-        sent[node] = nil
-        pendingSince[node] = nil
-        metrics.setRevisionLag(node, 0)
-        metrics.revocations.increment()
-        countConnected()
-    }
-
-    private func countConnected() {
-        metrics.connectedAgents.set(Double(watchers.values.filter { !$0.isEmpty }.count))
-    }
-
-    // MARK: distribution
-
-    /// The node's stream: its snapshot now, then a delta whenever its state changes.
-    public func watch(node: String) -> AsyncThrowingStream<WatchEvent, Error> {
-        let (stream, continuation) = AsyncThrowingStream<WatchEvent, Error>.makeStream(bufferingPolicy: .unbounded)
-        let id = UUID()
-        watchers[node, default: [:]][id] = Watcher(continuation: continuation)
-        continuation.onTermination = { _ in Task { await self.unwatch(node, id) } }
-        countConnected()
-        if let state = planner.desiredState(for: node) {
-            sent[node] = Planner.SentSections(state)
-            continuation.yield(.snapshot(state))
-        }
-        return stream
-    }
-
-    private func unwatch(_ node: String, _ id: UUID) {
-        watchers[node]?[id] = nil
-        if watchers[node]?.isEmpty ?? false {
-            watchers[node] = nil
-            sent[node] = nil
-        }
-        countConnected()
-    }
-
-    /// Sends each watched node in `changed` its delta since `base` (O(what changed) per
-    /// node: the shared peer table's change is computed once), or a snapshot when the
-    /// node's streams were not at `base`'s revision (it just became active, say).
-    private func publish(_ changed: Set<String>, since base: Planner.Baseline) {
-        let now = Date()
-        for node in changed {
-            if pendingSince[node] == nil { pendingSince[node] = now }
-            metrics.setRevisionLag(node, (planner.revisions[node] ?? 0) - min(applied[node] ?? 0, planner.revisions[node] ?? 0))
-        }
-        metrics.activeNodes.set(Double(planner.activeNodes.count))
-        let watched = changed.filter { !(watchers[$0]?.isEmpty ?? true) }
-        guard !watched.isEmpty else { return }
-        let table = planner.peerTableChange(since: base)
-        for node in watched {
-            let event: WatchEvent
-            if var record = sent[node], let delta = planner.delta(for: node, since: base, table: table, sent: &record) {
-                sent[node] = record
-                event = .delta(delta)
-            } else if let state = planner.desiredState(for: node) {
-                sent[node] = Planner.SentSections(state)
-                event = .snapshot(state)
-            } else {
-                continue
-            }
-            for watcher in watchers[node, default: [:]].values { watcher.continuation.yield(event) }
-        }
-    }
-
     /// The node applied `revision`. When that is its current state, what it proves about
     /// the rotation is recorded (and may let other nodes move on).
-    public func acknowledge(node: String, revision: UInt64, succeeded: Bool, softExpiredSPIs: [UInt32] = []) throws {
+    public func acknowledge(node: String, revision: UInt64, succeeded: Bool, softExpiredSPIs: [UInt32] = [], now: Date = Date()) throws {
+        // Every SA of a node is one of at most four per peer: more SPIs than that is not
+        // an agent's report.
+        let most = RequestLimits.spisPerPeer * max(1, planner.activeNodes.count)
+        guard softExpiredSPIs.count <= most else {
+            throw Failure(kind: .invalidArgument, description: "soft_expired_spis: \(softExpiredSPIs.count) SPIs, more than the \(most) SAs a node can hold")
+        }
         let desired = planner.revisions[node] ?? 0
         // Above the desired revision is not this plan's (a stale or confused agent): ignored.
         if succeeded, revision <= desired { applied[node] = max(applied[node] ?? 0, revision) }
@@ -326,12 +228,7 @@ public actor ControlPlane {
         if succeeded, revision >= desired, let since = pendingSince.removeValue(forKey: node) {
             metrics.convergence.record(Date().timeIntervalSince(since))
         }
-        if !softExpiredSPIs.isEmpty {
-            try audit.record("soft-expiry", subject: node, detail: ["spis": softExpiredSPIs.map { String($0, radix: 16) }.joined(separator: ",")])
-            // An SA reached its soft limit: rotate now rather than at the next interval
-            // (a busy link exhausts an SA long before a daily rotation).
-            if fileSpec.encryption.enabled { try rotate() }
-        }
+        if !softExpiredSPIs.isEmpty { try softExpired(softExpiredSPIs, of: node, now: now) }
         guard succeeded, let state = planner.desiredState(for: node), state.revision == revision else { return }
         let facts = planner.rotation.facts(of: state)
         let epoch = planner.rotation.currentEpoch
@@ -344,6 +241,28 @@ public actor ControlPlane {
         if !changed.isEmpty { try save() }
         publish(changed, since: base)
     }
+
+    /// A soft-expiry report: only SPIs of the node's own SAs count (anything else is
+    /// ignored), recorded once each, and they start a rotation at most once a minute: a
+    /// node cannot make the cluster rotate without end.
+    private func softExpired(_ reported: [UInt32], of node: String, now: Date) throws {
+        guard let state = planner.desiredState(for: node) else { return }
+        let own = Set(state.peers.flatMap { [$0.outbound, $0.inbound, $0.outboundNext, $0.inboundNext].compactMap { $0?.spi } })
+        let spis = Set(reported).intersection(own).sorted()
+        guard !spis.isEmpty else { return }
+        try audit.record("soft-expiry", subject: node, detail: ["count": "\(spis.count)",
+                                                                "spis": spis.prefix(16).map { String($0, radix: 16) }.joined(separator: ",")])
+        // An SA reached its soft limit: rotate now rather than at the next interval
+        // (a busy link exhausts an SA long before a daily rotation).
+        guard fileSpec.encryption.enabled else { return }
+        if let last = persisted.lastSoftExpiryRotation, now.timeIntervalSince(last) < Self.softExpiryRotationInterval { return }
+        if try rotate() {
+            persisted.lastSoftExpiryRotation = now
+            try save()
+        }
+    }
+
+    static let softExpiryRotationInterval: TimeInterval = 60
 
     /// Starts a key rotation (the controller's timer, or an operator).
     @discardableResult
@@ -377,8 +296,10 @@ public actor ControlPlane {
         return try rotate()
     }
 
-    public func status() -> (nodes: [NodeStatus], currentEpoch: UInt32, targetEpoch: UInt32) {
-        let nodes = fileSpec.nodes.map(\.name).sorted().map { name in
+    /// Every listed node's status, or only `node`'s (what a node may see of the cluster).
+    public func status(only node: String? = nil) -> (nodes: [NodeStatus], currentEpoch: UInt32, targetEpoch: UInt32) {
+        let names = node.map { fileNodes.contains($0) ? [$0] : [] } ?? fileSpec.nodes.map(\.name).sorted()
+        let nodes = names.map { name in
             NodeStatus(name: name, desiredRevision: planner.revisions[name] ?? 0, appliedRevision: applied[name] ?? 0,
                        connected: !(watchers[name] ?? [:]).isEmpty, certificateExpires: persisted.certificates[name]?.expires,
                        inboundEpoch: planner.rotation.inboundReady[name] ?? 0, outboundEpoch: planner.rotation.outboundSwitched[name] ?? 0,
@@ -395,12 +316,4 @@ public actor ControlPlane {
 
     public func checkpoint() throws { try audit.checkpoint() }
 
-    /// Ends every open Watch stream (shutdown: the server waits for open calls to finish,
-    /// and a watch never does by itself). Agents reconnect with backoff.
-    public func endStreams() {
-        for watcher in watchers.values.flatMap(\.values) { watcher.continuation.finish() }
-        watchers = [:]
-        sent = [:]
-        countConnected()
-    }
 }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
+import NIOCore
 import WeftControlAPI
 import WeftPKI
 
@@ -9,8 +10,26 @@ import WeftPKI
 /// the cluster CA (mTLS); the join listener only authenticates the server, because a
 /// joining node has no certificate yet (its single-use token authenticates it). Both
 /// present a server certificate the CA issues at start for `names` and `addresses`, with a
-/// key that never leaves memory.
+/// key that never leaves memory. Each listener bounds its connections (`Limits`).
 public struct ControlServer: Sendable {
+    /// What one peer, or all of them, may hold of the controller's listeners.
+    public struct Limits: Sendable {
+        /// Open connections per listener (agents hold one Watch connection each, and open
+        /// short ones for acks and renewals). Beyond it a connection is closed on accept.
+        public var nodeConnections = 8192
+        public var joinConnections = 256
+        /// A TLS handshake not done by then closes the connection.
+        public var handshakeTimeout: TimeAmount = .seconds(10)
+        /// A connection with no call open for this long is closed.
+        public var idleTimeout: Duration = .seconds(120)
+        /// Server keepalive pings find peers that vanished under an open Watch.
+        public var keepaliveInterval: Duration = .seconds(60)
+        public var keepaliveTimeout: Duration = .seconds(20)
+        public init() {}
+    }
+
+    public let nodeGuard: ConnectionGuard
+    public let joinGuard: ConnectionGuard
     public let node: GRPCServer<HTTP2ServerTransport.Posix>
     public let join: GRPCServer<HTTP2ServerTransport.Posix>
     /// The operator's socket (`AdminService`), when `adminSocket` is given.
@@ -18,25 +37,31 @@ public struct ControlServer: Sendable {
     public let adminSocket: String?
 
     public init(plane: ControlPlane, nodeListen: (host: String, port: Int), joinListen: (host: String, port: Int),
-                names: [String] = ["weft-controller", "localhost"], addresses: [String] = ["127.0.0.1"], adminSocket: String? = nil) throws {
+                names: [String] = ["weft-controller", "localhost"], addresses: [String] = ["127.0.0.1"], adminSocket: String? = nil,
+                limits: Limits = Limits()) throws {
         let key = P256.Signing.PrivateKey()
         let certificate = try plane.ca.issueServerCertificate(key: key, names: names, addresses: addresses)
         let chain: [TLSConfig.CertificateSource] = [.bytes(Array(try certificate.serializeAsPEM().pemString.utf8), format: .pem)]
         let privateKey = TLSConfig.PrivateKeySource.bytes(Array(key.pemRepresentation.utf8), format: .pem)
         let caPEM = Array(plane.ca.certificatePEM.utf8)
         let service = ControlService(plane: plane)
+        let metrics = plane.metrics
+        nodeGuard = ConnectionGuard(limit: limits.nodeConnections, handshakeTimeout: limits.handshakeTimeout) { metrics.connectionsRefused.increment() }
+        joinGuard = ConnectionGuard(limit: limits.joinConnections, handshakeTimeout: limits.handshakeTimeout) { metrics.connectionsRefused.increment() }
         node = GRPCServer(
             transport: .http2NIOPosix(
                 address: .ipv4(host: nodeListen.host, port: nodeListen.port),
                 transportSecurity: .mTLS(certificateChain: chain, privateKey: privateKey) { tls in
                     tls.trustRoots = .certificates([.bytes(caPEM, format: .pem)])
                     tls.clientCertificateVerification = .noHostnameVerification
-                }),
+                },
+                config: Self.transportConfig(limits, payload: RequestLimits.nodePayload, guard: nodeGuard)),
             services: [service])
         join = GRPCServer(
             transport: .http2NIOPosix(
                 address: .ipv4(host: joinListen.host, port: joinListen.port),
-                transportSecurity: .tls(certificateChain: chain, privateKey: privateKey)),
+                transportSecurity: .tls(certificateChain: chain, privateKey: privateKey),
+                config: Self.transportConfig(limits, payload: RequestLimits.joinPayload, guard: joinGuard)),
             services: [JoinOnlyService(service: service)])
         self.adminSocket = adminSocket
         if let adminSocket {
@@ -48,18 +73,36 @@ public struct ControlServer: Sendable {
         }
     }
 
+    static func transportConfig(_ limits: Limits, payload: Int, guard connections: ConnectionGuard) -> HTTP2ServerTransport.Posix.Config {
+        var config = HTTP2ServerTransport.Posix.Config.defaults
+        config.rpc.maxRequestPayloadSize = payload
+        config.connection.maxIdleTime = limits.idleTimeout
+        // Shutdown and max-idle close gracefully, but never wait longer than this.
+        config.connection.maxGraceTime = .seconds(5)
+        config.connection.keepalive.time = limits.keepaliveInterval
+        config.connection.keepalive.timeout = limits.keepaliveTimeout
+        config.http2.maxConcurrentStreams = 64
+        config.channelDebuggingCallbacks.onAcceptTCPConnection = connections.accept
+        return config
+    }
+
     /// The socket's directory must be private (0700, ours) before the socket exists: the
     /// socket file is created by bind() with the umask's mode, and its directory is what
-    /// keeps others out until it is chmod'ed 0600. A stale socket from a previous run goes.
+    /// keeps others out until it is chmod'ed 0600. A directory this creates is made 0700;
+    /// an existing one that others can enter is refused, never chmod'ed (it may be a
+    /// shared directory like /run). A stale socket from a previous run goes.
     static func prepareSocketPath(_ path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         var info = stat()
-        guard stat(directory, &info) == 0, info.st_uid == geteuid() else {
+        if stat(directory, &info) != 0 {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            guard stat(directory, &info) == 0 else { throw SocketPathError(description: "cannot create \(directory): \(String(cString: strerror(errno)))") }
+        }
+        guard info.st_uid == geteuid() else {
             throw SocketPathError(description: "admin socket directory \(directory) must be owned by this user (uid \(geteuid()))")
         }
-        if info.st_mode & 0o077 != 0 && chmod(directory, 0o700) != 0 {
-            throw SocketPathError(description: "admin socket directory \(directory) must have mode 0700: \(String(cString: strerror(errno)))")
+        guard info.st_mode & 0o077 == 0 else {
+            throw SocketPathError(description: "admin socket directory \(directory) is open to others (mode \(String(info.st_mode & 0o777, radix: 8))): give the socket a directory of its own, mode 0700")
         }
         if lstat(path, &info) == 0 {
             guard info.st_mode & S_IFMT == S_IFSOCK else { throw SocketPathError(description: "\(path) exists and is not a socket") }

@@ -15,10 +15,11 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
 
     public init(plane: ControlPlane) { self.plane = plane }
 
-    /// The node the caller's certificate names, if it may still talk to us.
-    func caller(_ context: ServerContext) async throws -> String {
+    /// The node the caller's certificate names, if it may still talk to us, and that
+    /// certificate's serial.
+    func caller(_ context: ServerContext) async throws -> (node: String, serial: String) {
         let certificate = (context.transportSpecific as? HTTP2ServerTransport.Posix.Context)?.peerCertificate
-        do { return try await plane.authenticate(certificate) } catch { throw RPCError(error) }
+        do { return (try await plane.authenticate(certificate), certificate.map { "\($0.serialNumber)" } ?? "") } catch { throw RPCError(error) }
     }
 
     public func join(request: Weft_V1_JoinRequest, context: ServerContext) async throws -> Weft_V1_JoinResponse {
@@ -35,9 +36,9 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
     }
 
     public func renew(request: Weft_V1_RenewRequest, context: ServerContext) async throws -> Weft_V1_RenewResponse {
-        let node = try await caller(context)
+        let (node, serial) = try await caller(context)
         do {
-            let certificate = try await plane.renew(node: node, csrPEM: request.csrPem, incarnation: request.incarnation)
+            let certificate = try await plane.renew(node: node, presented: serial, csrPEM: request.csrPem, incarnation: request.incarnation)
             var response = Weft_V1_RenewResponse()
             response.certificatePem = try certificate.serializeAsPEM().pemString
             return response
@@ -47,7 +48,7 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
     }
 
     public func watch(request: Weft_V1_WatchRequest, response: RPCWriter<Weft_V1_WatchUpdate>, context: ServerContext) async throws {
-        let node = try await caller(context)
+        let node = try await caller(context).node
         guard request.node.isEmpty || request.node == node else {
             throw RPCError(code: .permissionDenied, message: "node \(node) may read only its own desired state, not \(request.node)'s")
         }
@@ -72,15 +73,24 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
     }
 
     public func ack(request: Weft_V1_AckRequest, context: ServerContext) async throws -> Weft_V1_AckResponse {
-        let node = try await caller(context)
-        try await plane.acknowledge(node: node, revision: request.revision, succeeded: request.succeeded,
-                                    softExpiredSPIs: request.softExpiredSpis)
+        let node = try await caller(context).node
+        guard request.failures.count <= RequestLimits.failures else {
+            throw RPCError(code: .invalidArgument, message: "failures: \(request.failures.count) entries, more than \(RequestLimits.failures)")
+        }
+        do {
+            try await plane.acknowledge(node: node, revision: request.revision, succeeded: request.succeeded,
+                                        softExpiredSPIs: request.softExpiredSpis)
+        } catch let failure as ControlPlane.Failure {
+            throw RPCError(failure)
+        }
         return Weft_V1_AckResponse()
     }
 
     public func status(request: Weft_V1_StatusRequest, context: ServerContext) async throws -> Weft_V1_StatusResponse {
-        _ = try await caller(context)
-        return await StatusMessage.make(plane)
+        // A node sees its own status only: other nodes' names, revisions and certificate
+        // expiries are the operator's to see (Admin.Status).
+        let node = try await caller(context).node
+        return await StatusMessage.make(plane, only: node)
     }
 }
 
@@ -92,6 +102,8 @@ extension RPCError {
         case .invalidArgument: .invalidArgument
         case .failedPrecondition: .failedPrecondition
         case .notFound: .notFound
+        case .unavailable: .unavailable
+        case .resourceExhausted: .resourceExhausted
         }
         self.init(code: code, message: failure.description)
     }

@@ -13,6 +13,8 @@ public final class ControllerMetrics: Sendable {
     let joinsRefused: Counter
     let revocations: Counter
     let rotationsStarted: Counter
+    let streamsDropped: Counter
+    let connectionsRefused: Counter
     let currentEpoch: Gauge
     /// Seconds from a node's first unacknowledged desired revision to its acknowledgement
     /// of the latest one: how long the cluster takes to reach a node.
@@ -26,9 +28,11 @@ public final class ControllerMetrics: Sendable {
         activeNodes = registry.makeGauge(descriptor: name("active_nodes", "", "Nodes that joined and are not revoked"))
         certificatesIssued = registry.makeCounter(descriptor: name("certificates_issued", "total", "Node certificates issued on join"))
         certificatesRenewed = registry.makeCounter(descriptor: name("certificates_renewed", "total", "Node certificates issued on renewal"))
-        joinsRefused = registry.makeCounter(descriptor: name("joins_refused", "total", "Joins refused (bad, spent or expired token)"))
+        joinsRefused = registry.makeCounter(descriptor: name("joins_refused", "total", "Joins refused (malformed request, bad CSR, bad, spent or expired token, unknown or revoked node)"))
         revocations = registry.makeCounter(descriptor: name("revocations", "total", "Nodes revoked"))
         rotationsStarted = registry.makeCounter(descriptor: name("rotations_started", "total", "Key rotations started"))
+        streamsDropped = registry.makeCounter(descriptor: name("watch_streams_dropped", "total", "Watch streams ended because their reader fell behind"))
+        connectionsRefused = registry.makeCounter(descriptor: name("connections_refused", "total", "Connections closed on accept: a listener's connection limit was reached"))
         currentEpoch = registry.makeGauge(descriptor: name("epoch", "", "Current key epoch"))
         convergence = registry.makeValueHistogram(descriptor: name("convergence", "seconds", "Time until a node acknowledged its latest desired state"),
                                                   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300])

@@ -17,8 +17,35 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import WeftController
+import WeftFiles
 import WeftMetrics
 import WeftModel
+
+/// The cluster file, or, when it is refused, the last spec this controller planned (kept
+/// in the state directory): a file caught half-edited must not keep the controller down.
+func startingSpec(_ options: ControllerOptions, _ logger: Logger) throws -> ClusterSpec {
+    do {
+        guard let text = try SecureFile.loadText(options.cluster, limit: ClusterFile.maximumSize) else {
+            throw ControllerOptions.UsageError(description: "\(options.cluster): no such file")
+        }
+        return try ClusterFile.parse(text, name: options.cluster)
+    } catch {
+        guard let last = try ControlPlane.lastGoodSpec(in: options.stateDirectory) else { throw error }
+        logger.error("cluster file refused; starting from the last good cluster spec until it is fixed",
+                     metadata: ["problems": "\(error)", "last_good": "\(options.stateDirectory)/cluster.last-good.json"])
+        return last
+    }
+}
+
+/// Every connection, file and socket is a descriptor: take the whole hard limit the
+/// process may have, so the listeners' connection limits, not the descriptor table, are
+/// what refuses a flood.
+func raiseDescriptorLimit(_ logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) != 0 { logger.warning("cannot raise the descriptor limit", metadata: ["error": "\(errnoText())"]) }
+}
 
 func fail(_ message: String, status: Int32) -> Never {
     FileHandle.standardError.write(Data("weft-controller: \(message)\n".utf8))
@@ -42,9 +69,13 @@ do { options = try ControllerOptions(arguments) } catch { fail("\(error)\n\(usag
 LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
 let logger = Logger(label: "weft-controller")
 do {
-    let text = try String(contentsOfFile: options.cluster, encoding: .utf8)
-    let spec = try ClusterFile.parse(text, name: options.cluster)
+    raiseDescriptorLimit(logger)
+    let spec = try startingSpec(options, logger)
     let plane = try ControlPlane(stateDirectory: options.stateDirectory, spec: spec)
+    if let tail = plane.unattestedAuditTail {
+        logger.warning("audit log: entries past the last checkpoint at start (a crash, or lines added while stopped); the next checkpoint marks them unattested",
+                       metadata: ["seq": "\(tail.lowerBound)-\(tail.upperBound)"])
+    }
     let server = try ControlServer(plane: plane, nodeListen: options.listen, joinListen: options.joinListen,
                                    names: options.advertisedNames, addresses: options.advertisedAddresses,
                                    adminSocket: options.adminSocketPath)
@@ -64,6 +95,7 @@ do {
                                       "metrics": "\(options.metricsListen.host):\(options.metricsListen.port)"])
     try await group.run()
     try await plane.checkpoint()
+    plane.close()
     logger.info("stopped; audit log checkpointed")
 } catch {
     fail("\(error)", status: 1)

@@ -87,6 +87,7 @@ struct AdminTests {
         try FileManager.default.createDirectory(atPath: dir + "/admin", withIntermediateDirectories: true)
         FileManager.default.createFile(atPath: dir + "/admin/admin.sock", contents: Data("not a socket".utf8))
         let plane = try ControlPlane(stateDirectory: dir, spec: smallSpec())
+        defer { plane.close() }
         #expect(throws: ControlServer.SocketPathError.self) {
             _ = try ControlServer(plane: plane, nodeListen: ("127.0.0.1", 0), joinListen: ("127.0.0.1", 0), adminSocket: dir + "/admin/admin.sock")
         }
@@ -102,15 +103,27 @@ struct AdminTests {
         let start = Date()
         #expect(try await plane.rotateIfDue(now: start) == false, "the first call only starts the clock")
         #expect(try await plane.rotateIfDue(now: start.addingTimeInterval(1800)) == false)
+        plane.close()
         // A restart keeps the clock: half an hour later the other half is still due.
         let restarted = try ControlPlane(stateDirectory: dir, spec: spec)
         #expect(try await restarted.rotateIfDue(now: start.addingTimeInterval(3000)) == false)
         #expect(try await restarted.rotateIfDue(now: start.addingTimeInterval(3601)) == true)
         #expect(await restarted.status().targetEpoch == 2)
         #expect(try await restarted.rotateIfDue(now: start.addingTimeInterval(9000)) == false, "a rotation under way is not restarted")
+        restarted.close()
 
         let other = try ControlPlane(stateDirectory: temporaryDirectory(), spec: spec)
-        try await other.acknowledge(node: "node1", revision: 1, succeeded: true, softExpiredSPIs: [0x0100_0257])
+        defer { other.close() }
+        for node in ["node1", "node2"] { _ = try await HostileInputTests.join(other, NodeIdentity(name: node)) }
+        let spi = try #require(await other.desiredState(for: "node1")?.peers.first?.inbound?.spi)
+        // SPIs that are not node1's own SAs are ignored: no rotation.
+        try await other.acknowledge(node: "node1", revision: 1, succeeded: true, softExpiredSPIs: [0xdead_beef, 7])
+        #expect(await other.status().targetEpoch == 1, "foreign SPIs started a rotation")
+        try await other.acknowledge(node: "node1", revision: 1, succeeded: true, softExpiredSPIs: [spi])
         #expect(await other.status().targetEpoch == 2, "a soft expiry did not start a rotation")
+        // More SPIs than a node can hold is refused outright.
+        await #expect(throws: ControlPlane.Failure.self) {
+            try await other.acknowledge(node: "node1", revision: 1, succeeded: true, softExpiredSPIs: Array(0..<300_000))
+        }
     }
 }
