@@ -99,7 +99,7 @@ public struct Reconciler: Sendable {
     public func plan(_ state: DesiredNodeState) throws -> ReconcileReport {
         let desired = try DesiredDatapath(state, underlayIndex: try uplinkIndex(state))
         let kernel = KernelState(socket: socket)
-        let link = try kernel.device(named: desired.device.name)
+        let link = try ownedDevice(named: desired.device.name, kernel)
         var report = ReconcileReport(device: diff(desired: desired.device, observed: link))
         // A device that is created or recreated starts empty.
         let observed: OverlayObjects
@@ -120,7 +120,7 @@ public struct Reconciler: Sendable {
         let desired = try DesiredDatapath(state, underlayIndex: try uplinkIndex(state))
         let kernel = KernelState(socket: socket)
         var report = ReconcileReport()
-        var link = try kernel.device(named: desired.device.name)
+        var link = try ownedDevice(named: desired.device.name, kernel)
         if let change = diff(desired: desired.device, observed: link) {
             report.device = change
             report.writes += try applyDevice(change, existing: link)
@@ -160,6 +160,18 @@ public struct Reconciler: Sendable {
             guard failure.error.errno != .exists, case .addState(let sa) = changes[failure.index] else { return nil }
             return sa.aead?.key
         }
+    }
+
+    /// The device named `node.device`, if it exists and may be Weft's. Weft's device is a
+    /// VXLAN device: one of any other kind (the uplink, a bridge, an operator's dummy) is
+    /// never Weft's to delete or change, so the reconcile stops there, naming it.
+    private func ownedDevice(named name: String, _ kernel: KernelState) throws -> Link? {
+        guard let link = try kernel.device(named: name) else { return nil }
+        guard case .vxlan? = link.kind else {
+            throw Error(description: "node.device \(name) is an existing \(link.kind?.name ?? "plain") device, not Weft's VXLAN device; "
+                        + "refusing to delete or change it (remove or rename it, or choose another node.device)")
+        }
+        return link
     }
 
     /// The uplink's index; refuses a `node.mtu` the uplink cannot carry (`OverlayMTU`).

@@ -8,6 +8,7 @@ extension DesiredNodeState {
         if node.mtu < 576 || node.mtu > 65_535 { problems.append("node.mtu \(node.mtu) is not in 576-65535") }
         if node.name.isEmpty { problems.append("node.name is empty") }
         if node.device.isEmpty || node.device.utf8.count > 15 { problems.append("node.device \"\(node.device)\" is not a valid interface name (1-15 bytes)") }
+        if node.device == node.uplink { problems.append("node.device \"\(node.device)\" is the uplink: the overlay needs a device of its own") }
         var names: Set<String> = [node.name], indexes: Set<UInt32> = [node.index]
         for (i, peer) in peers.enumerated() {
             if !names.insert(peer.name).inserted { problems.append("peers[\(i)].name \"\(peer.name)\" appears twice (or is this node)") }

@@ -76,7 +76,10 @@ final class ControllerSource: @unchecked Sendable {
     // MARK: keys, incarnation
 
     private static func key<K>(_ path: String, make: () -> K, pem: KeyPath<K, String>, load: (String) throws -> K) throws -> K {
-        if let text = SecureFile.read(path) {
+        // Unreadable is not missing: a key that exists is never replaced by a new one.
+        let existing: String?
+        do { existing = try SecureFile.loadText(path, limit: 64 << 10) } catch { throw UsageError(message: "\(error)") }
+        if let text = existing {
             do { return try load(text) } catch { throw UsageError(message: "\(path) is not a PEM P-256 private key") }
         }
         let key = make()
@@ -135,28 +138,15 @@ final class ControllerSource: @unchecked Sendable {
         var backoff = 1.0
         while !Task.isCancelled {
             do {
-                try await withControl { control in
+                let received = try await withControl { control in
                     try await control.watch(Weft_V1_WatchRequest()) { response in
-                        var state: DesiredNodeState?
-                        self.metrics.controllerConnected.set(Int64(1))
-                        defer { self.metrics.controllerConnected.set(Int64(0)) }
-                        for try await update in response.messages {
-                            switch update.update {
-                            case .snapshot(let data)?:
-                                state = try DesiredNodeState.decode(data)
-                                self.metrics.controllerSnapshots.increment()
-                            case .delta(let data)?:
-                                guard let current = state else { throw RPCError(code: .dataLoss, message: "a delta before any snapshot") }
-                                state = try current.applying(try JSONDecoder().decode(DesiredStateDelta.self, from: data))
-                                self.metrics.controllerDeltas.increment()
-                            case nil: continue
-                            }
-                            try SecureFile.write(Array(try state!.encoded()), to: Self.desiredPath(self.options), mode: 0o600)
-                            self.lock.withLock { self.wake }?.signal()
-                        }
+                        try await self.follow(response.messages)
                     }
                 }
                 logger.warning("controller ended the stream; reconnecting")
+                // A stream that delivered its snapshot was a good one: the next reconnect
+                // starts again from the shortest wait, not from where the last outage left it.
+                if received { backoff = 1 }
             } catch {
                 logger.warning("controller unreachable; the last applied state stays in force",
                                metadata: ["error": "\(error)", "retry_s": "\(backoff)"])
@@ -165,6 +155,35 @@ final class ControllerSource: @unchecked Sendable {
             try? await Task.sleep(for: .seconds(backoff))
             backoff = min(backoff * 2, 30)
         }
+    }
+
+    /// Applies a stream's updates to desired.json as they come. Returns whether any came.
+    private func follow(_ messages: RPCAsyncSequence<Weft_V1_WatchUpdate, any Error>) async throws -> Bool {
+        var state: DesiredNodeState?
+        var received = false
+        metrics.controllerConnected.set(Int64(1))
+        defer { metrics.controllerConnected.set(Int64(0)) }
+        do {
+            for try await update in messages {
+                switch update.update {
+                case .snapshot(let data)?:
+                    state = try DesiredNodeState.decode(data)
+                    metrics.controllerSnapshots.increment()
+                case .delta(let data)?:
+                    guard let current = state else { throw RPCError(code: .dataLoss, message: "a delta before any snapshot") }
+                    state = try current.applying(try JSONDecoder().decode(DesiredStateDelta.self, from: data))
+                    metrics.controllerDeltas.increment()
+                case nil: continue
+                }
+                received = true
+                try SecureFile.write(Array(try state!.encoded()), to: Self.desiredPath(options), mode: 0o600)
+                lock.withLock { wake }?.signal()
+            }
+        } catch where received {
+            // The stream broke after it had worked: reconnect soon.
+            logger.warning("watch stream ended", metadata: ["error": "\(error)"])
+        }
+        return received
     }
 
     /// Reports a reconcile to the controller (best effort: the next one reports again).
