@@ -47,6 +47,26 @@ struct ReconcilerTests {
         #expect(second.writes == 0 && second.changes.isEmpty && second.device == nil)
     }
 
+    @Test("node.device naming an existing non-VXLAN device: refused, the device untouched (not deleted, not changed)")
+    func foreignDevice() throws {
+        let ns = try node()
+        try ns.ip(["link", "add", "weft0", "type", "bridge"])
+        try ns.ip(["link", "set", "weft0", "mtu", "1234"])
+        let before = try #require(try ns.ipJSON(["-d", "link", "show", "dev", "weft0"]).first)
+        let reconciler = Reconciler(socket: try ns.socket())
+        #expect(throws: Reconciler.Error.self) { try reconciler.plan(sampleNodeState(peers: 2)) }
+        do { _ = try reconciler.apply(sampleNodeState(peers: 2)); Issue.record("apply went ahead over a bridge") } catch {
+            #expect("\(error)".contains("not Weft's VXLAN device"), "\(error)")
+        }
+        let after = try #require(try ns.ipJSON(["-d", "link", "show", "dev", "weft0"]).first)
+        #expect(after["ifindex"] as? Int == before["ifindex"] as? Int && after["mtu"] as? Int == 1234)
+        #expect(((after["linkinfo"] as? [String: Any])?["info_kind"] as? String) == "bridge")
+        // The uplink as node.device is refused by validation, before any kernel call.
+        var state = sampleNodeState(peers: 2)
+        state.node.device = state.node.uplink
+        #expect(state.validate().contains { $0.contains("is the uplink") })
+    }
+
     @Test("a removed peer takes exactly its objects; the operator's objects survive")
     func garbageCollection() throws {
         let ns = try node()
