@@ -162,6 +162,35 @@ start_controller || fail "controller: restart failed"
 for _ in $(seq 60); do grep -q "revision" "$TMP/controller.log" 2>/dev/null; sleep 0.5
   [ "$(grep -c 'controller unreachable' "$TMP/agent1.log")" -ge 1 ] && break; done
 sleep 3
+
+# node1 "reboots": its agent stops, the kernel forgets node1's overlay and SAs, and the
+# boot id changes. The restarted agent must bring its new incarnation to the controller
+# (a renewal at once), so both nodes derive new keys: traffic resumes within seconds and
+# the SA ledger, which never installs a key twice, has nothing to refuse.
+sa_keys() { ip -n "$(node 1)" xfrm state 2>/dev/null | sed -nE 's/.*aead rfc4106\(gcm\(aes\)\) (0x[0-9a-f]+).*/\1/p' | sort -u; }
+keys_before=$(sa_keys)
+agent1_pid=$(pgrep -f -- "--state-dir $TMP/agent1 " | head -1)
+kill -TERM "$agent1_pid" 2>/dev/null; for _ in $(seq 50); do kill -0 "$agent1_pid" 2>/dev/null || break; sleep 0.1; done
+ip -n "$(node 1)" xfrm state flush; ip -n "$(node 1)" xfrm policy flush; ip -n "$(node 1)" link del weft0 2>/dev/null
+old_incarnation=$(cut -d' ' -f2 "$TMP/agent1/incarnation")
+echo "00000000-0000-4000-8000-000000000000 $old_incarnation" > "$TMP/agent1/incarnation"
+"$BIN/weft-agent" run --controller "127.0.0.1:$PORT" --join "127.0.0.1:$JPORT" --node node1 --ca "$TMP/controller/ca.crt" \
+  --state-dir "$TMP/agent1" -n "$(node 1)" --metrics-port $((PORT + 2)) --resync 5 2>> "$TMP/agent1.log" &
+PIDS+=($!)
+resumed=""
+for i in $(seq 60); do
+  if reach 1 10.244.2.10 && reach 2 10.244.1.10; then resumed=$i; break; fi
+  sleep 0.5
+done
+new_incarnation=$(cut -d' ' -f2 "$TMP/agent1/incarnation")
+if [ -n "$resumed" ] && [ "$new_incarnation" != "$old_incarnation" ] \
+   && grep -q "\"incarnation\":\"$new_incarnation\".*\"event\":\"renew\"" "$TMP/controller/audit.log" \
+   && [ -z "$(comm -12 <(echo "$keys_before") <(sa_keys) | grep .)" ]; then
+  pass "controller: node1 rebooted (kernel state gone, new boot): its new incarnation reached the controller and traffic resumed after ~$((resumed / 2)) s; no SA key of the old boot installed again ($(sa_keys | grep -c .) SAs now)"
+else
+  fail "controller: reboot: resumed=${resumed:-no}, incarnation $old_incarnation -> $new_incarnation, audit: $(grep -c '"renew"' "$TMP/controller/audit.log") renewals; agent1: $(tail -2 "$TMP/agent1.log" | tr '\n' ' ')"
+fi
+
 start=$(date +%s%N)
 revoke_out=$("$BIN/weftctl" revoke node2 --admin-socket "$ADMIN" 2>&1)
 cut=""

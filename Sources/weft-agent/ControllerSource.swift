@@ -24,11 +24,16 @@ final class ControllerSource: @unchecked Sendable {
     let logger: Logger
     let identity: NodeIdentity
     let incarnation: String
+    /// The incarnation was made at this start (a reboot, or a first start): the controller
+    /// still plans keys for the old one until it hears of this one.
+    let freshIncarnation: Bool
     let caPEM: String
     let metrics: AgentMetrics
     private let lock = NSLock()
     private var certificatePEM: String
     private var wake: DispatchSemaphore?
+    /// Joined at this start: the join told the controller the incarnation already.
+    private var joinedNow = false
 
     var directory: String { options.stateDirectory }
     static func desiredPath(_ options: Options) -> String { options.stateDirectory + "/desired.json" }
@@ -46,7 +51,7 @@ final class ControllerSource: @unchecked Sendable {
         let kex: P256.KeyAgreement.PrivateKey = try Self.key(dir + "/kex.key", make: { P256.KeyAgreement.PrivateKey() }, pem: \.pemRepresentation,
                                                               load: { try P256.KeyAgreement.PrivateKey(pemRepresentation: $0) })
         identity = NodeIdentity(name: options.nodeName!, signingKey: signing, keyAgreementKey: kex)
-        incarnation = try Self.incarnation(dir + "/incarnation")
+        (incarnation, freshIncarnation) = try Self.incarnation(dir + "/incarnation")
         guard let ca = SecureFile.read(options.caFile!) else { throw UsageError(message: "cannot read --ca \(options.caFile!)") }
         caPEM = ca
         if let pem = SecureFile.read(dir + "/node.crt"), let certificate = try? Certificate(pemEncoded: pem), certificate.notValidAfter > Date() {
@@ -56,6 +61,7 @@ final class ControllerSource: @unchecked Sendable {
                 throw UsageError(message: "no valid certificate in \(dir) and no --token or --token-file to join with")
             }
             certificatePEM = ""
+            joinedNow = true
             certificatePEM = try blocking { try await self.join(token: token) }
             logger.info("joined", metadata: ["node": "\(identity.name)", "incarnation": "\(incarnation)"])
         }
@@ -89,17 +95,17 @@ final class ControllerSource: @unchecked Sendable {
 
     /// A new random value whenever the machine booted since the last one: SAs do not
     /// survive a reboot, so the keys of their successors must differ (docs/desired-state.md).
-    private static func incarnation(_ path: String) throws -> String {
+    private static func incarnation(_ path: String) throws -> (value: String, fresh: Bool) {
         let boot = (try? String(contentsOfFile: "/proc/sys/kernel/random/boot_id", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? "unknown"
         if let text = SecureFile.read(path) {
             let parts = text.split(separator: " ")
-            if parts.count == 2, parts[0] == boot { return String(parts[1]) }
+            if parts.count == 2, parts[0] == boot { return (String(parts[1]), false) }
         }
         var generator = SystemRandomNumberGenerator()
         let value = (0..<8).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
         try SecureFile.write("\(boot) \(value)\n", to: path, mode: 0o600)
-        return value
+        return (value, true)
     }
 
     // MARK: calls
@@ -203,14 +209,18 @@ final class ControllerSource: @unchecked Sendable {
         }
     }
 
-    /// Renews at two thirds of the certificate's life, with the same keys.
+    /// Renews at two thirds of the certificate's life, with the same keys; at once when
+    /// this boot made a new incarnation and the certificate predates it (the renewal
+    /// carries the incarnation, and the peers' keys follow it: the old SAs died with the
+    /// old boot, and the ledger refuses the old keys).
     private func renewForever() async {
+        var announce = freshIncarnation && !joinedNow
         while !Task.isCancelled {
             let pem = lock.withLock { certificatePEM }
             guard let certificate = try? Certificate(pemEncoded: pem) else { return }
             let life = certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore)
-            let due = certificate.notValidBefore.addingTimeInterval(life * 2 / 3)
-            try? await Task.sleep(for: .seconds(max(5, due.timeIntervalSinceNow)))
+            let due = announce ? Date() : certificate.notValidBefore.addingTimeInterval(life * 2 / 3)
+            if !announce { try? await Task.sleep(for: .seconds(max(5, due.timeIntervalSinceNow))) }
             do {
                 var request = Weft_V1_RenewRequest()
                 request.csrPem = try identity.certificateSigningRequestPEM()
@@ -220,7 +230,8 @@ final class ControllerSource: @unchecked Sendable {
                 try SecureFile.write(renewed, to: directory + "/node.crt", mode: 0o644)
                 lock.withLock { certificatePEM = renewed }
                 noteExpiry(renewed)
-                logger.info("certificate renewed")
+                logger.info("certificate renewed", metadata: announce ? ["reason": "new incarnation", "incarnation": "\(incarnation)"] : [:])
+                announce = false
             } catch {
                 logger.warning("renewal failed; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(30))
