@@ -30,6 +30,9 @@ public struct ControlServer: Sendable {
 
     public let nodeGuard: ConnectionGuard
     public let joinGuard: ConnectionGuard
+    /// When the listeners' server certificate expires (`serveRenewing` replaces it before).
+    public let certificateExpires: Date
+    let plane: ControlPlane
     public let node: GRPCServer<HTTP2ServerTransport.Posix>
     public let join: GRPCServer<HTTP2ServerTransport.Posix>
     /// The operator's socket (`AdminService`), when `adminSocket` is given.
@@ -38,9 +41,11 @@ public struct ControlServer: Sendable {
 
     public init(plane: ControlPlane, nodeListen: (host: String, port: Int), joinListen: (host: String, port: Int),
                 names: [String] = ["weft-controller", "localhost"], addresses: [String] = ["127.0.0.1"], adminSocket: String? = nil,
-                limits: Limits = Limits()) throws {
+                limits: Limits = Limits(), certificateLifetime: TimeInterval = 30 * 86400) throws {
         let key = P256.Signing.PrivateKey()
-        let certificate = try plane.ca.issueServerCertificate(key: key, names: names, addresses: addresses)
+        let certificate = try plane.ca.issueServerCertificate(key: key, names: names, addresses: addresses, lifetime: certificateLifetime)
+        certificateExpires = certificate.notValidAfter
+        self.plane = plane
         let chain: [TLSConfig.CertificateSource] = [.bytes(Array(try certificate.serializeAsPEM().pemString.utf8), format: .pem)]
         let privateKey = TLSConfig.PrivateKeySource.bytes(Array(key.pemRepresentation.utf8), format: .pem)
         let caPEM = Array(plane.ca.certificatePEM.utf8)

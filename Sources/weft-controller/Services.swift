@@ -1,19 +1,40 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import WeftController
 
-/// Both gRPC listeners, stopped gracefully on shutdown.
+/// The gRPC listeners, under a server certificate renewed before it expires
+/// (`ControlServer.serveRenewing`), stopped gracefully on shutdown.
 struct ServerService: Service {
     let server: ControlServer
+    let make: @Sendable () throws -> ControlServer
     let plane: ControlPlane
     let logger: Logger
+    private let state = NIOLockedValueBox<(current: ControlServer?, stopping: Bool)>((nil, false))
+
+    init(server: ControlServer, make: @escaping @Sendable () throws -> ControlServer, plane: ControlPlane, logger: Logger) {
+        self.server = server
+        self.make = make
+        self.plane = plane
+        self.logger = logger
+    }
 
     func run() async throws {
+        let state = state, logger = logger
         try await withGracefulShutdownHandler {
-            try await server.serve()
+            try await ControlServer.serveRenewing(first: server, make: make, current: { server in
+                let (serve, renewed) = state.withLockedValue { value -> (Bool, Bool) in
+                    guard !value.stopping else { return (false, false) }
+                    defer { value.current = server }
+                    return (true, value.current != nil)
+                }
+                if renewed { logger.info("server certificate renewed; listeners restarted", metadata: ["expires": "\(server.certificateExpires)"]) }
+                return serve
+            }, stopping: { state.withLockedValue { $0.stopping } })
         } onGracefulShutdown: {
-            server.beginGracefulShutdown()
+            let current = state.withLockedValue { value -> ControlServer? in value.stopping = true; return value.current }
+            (current ?? server).beginGracefulShutdown()
             Task { await plane.endStreams() }
         }
     }

@@ -76,13 +76,16 @@ do {
         logger.warning("audit log: entries past the last checkpoint at start (a crash, or lines added while stopped); the next checkpoint marks them unattested",
                        metadata: ["seq": "\(tail.lowerBound)-\(tail.upperBound)"])
     }
-    let server = try ControlServer(plane: plane, nodeListen: options.listen, joinListen: options.joinListen,
-                                   names: options.advertisedNames, addresses: options.advertisedAddresses,
-                                   adminSocket: options.adminSocketPath)
+    let makeServer: @Sendable () throws -> ControlServer = {
+        try ControlServer(plane: plane, nodeListen: options.listen, joinListen: options.joinListen,
+                          names: options.advertisedNames, addresses: options.advertisedAddresses,
+                          adminSocket: options.adminSocketPath)
+    }
+    let server = try makeServer()
     try MetricsEndpoint(registry: plane.metrics.registry, health: { nil })
         .serve(host: options.metricsListen.host, port: UInt16(options.metricsListen.port))
     let services: [any Service] = [
-        ServerService(server: server, plane: plane, logger: logger),
+        ServerService(server: server, make: makeServer, plane: plane, logger: logger),
         ClusterSourceService(source: ClusterFileSource(path: options.cluster), plane: plane, logger: logger),
         RotationTimer(plane: plane, logger: logger),
     ]
