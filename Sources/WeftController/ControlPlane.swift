@@ -217,9 +217,11 @@ public actor ControlPlane {
     public func acknowledge(node: String, revision: UInt64, succeeded: Bool, softExpiredSPIs: [UInt32] = [], now: Date = Date()) throws {
         // Every SA of a node is one of at most four per peer: more SPIs than that is not
         // an agent's report.
-        let most = RequestLimits.spisPerPeer * max(1, planner.activeNodes.count)
-        guard softExpiredSPIs.count <= most else {
-            throw Failure(kind: .invalidArgument, description: "soft_expired_spis: \(softExpiredSPIs.count) SPIs, more than the \(most) SAs a node can hold")
+        if !softExpiredSPIs.isEmpty {
+            let most = RequestLimits.spisPerPeer * max(1, planner.activeNodes.count)
+            guard softExpiredSPIs.count <= most else {
+                throw Failure(kind: .invalidArgument, description: "soft_expired_spis: \(softExpiredSPIs.count) SPIs, more than the \(most) SAs a node can hold")
+            }
         }
         let desired = planner.revisions[node] ?? 0
         // Above the desired revision is not this plan's (a stale or confused agent): ignored.
