@@ -16,6 +16,8 @@ public enum ClusterFile {
     /// A cluster file of 150,000 pods is about 15 MB; anything past this is refused
     /// before it is parsed.
     public static let maximumSize = 64 << 20
+    /// Problems reported for one refused file (the rest are counted).
+    public static let maximumProblems = 100
 
     /// Parses and validates `text`; `name` prefixes every problem (the file's path).
     /// Anchors and aliases are refused: the format needs none, and an alias is how a
@@ -43,7 +45,10 @@ public enum ClusterFile {
         }
         let problems = spec.problems()
         guard problems.isEmpty else {
-            throw Error(problems: problems.map { "\(name):\(line(of: $0.path, in: lines)): \($0.path): \($0.message)" })
+            // All of them up to a bound: a file of 100,000 bad pods makes one log line, not a flood.
+            var listed = problems.prefix(maximumProblems).map { "\(name):\(line(of: $0.path, in: lines)): \($0.path): \($0.message)" }
+            if problems.count > maximumProblems { listed.append("\(name): … and \(problems.count - maximumProblems) more problems") }
+            throw Error(problems: listed)
         }
         return spec
     }

@@ -116,6 +116,13 @@ struct ClusterFileHostileTests {
         #expect(found.contains { $0.hasPrefix("c.yaml:7: nodes[4].name: \"E_upper\" is not a node name") }, "\(found)")
     }
 
+    @Test("a file with thousands of problems reports the first hundred and counts the rest")
+    func manyProblems() {
+        let pods = (0..<5000).map { "  - { name: p\($0), node: ghost, address: 10.9.\($0 / 250).\($0 % 250 + 1) }" }.joined(separator: "\n")
+        let found = Self.problems("cluster: { name: c, id: c1 }\nnodes:\n  - { name: a, underlay: 192.0.2.1, podCIDR: 10.244.1.0/24 }\npods:\n" + pods + "\n")
+        #expect(found.count == ClusterFile.maximumProblems + 1 && found.last == "c.yaml: … and 4900 more problems", "\(found.count) \(found.last ?? "")")
+    }
+
     @Test("a file over the size cap is refused without parsing")
     func size() {
         let found = Self.problems(String(repeating: "#", count: ClusterFile.maximumSize + 1))
