@@ -51,6 +51,7 @@ public struct DesiredEncryption: Hashable, Sendable {
                 let context = TrafficKeys.Context(
                     clusterID: state.cluster.id, epoch: plan.epoch, spi: plan.spi, source: source, destination: destination,
                     sourceIncarnation: (outbound ? node.incarnation : peer.incarnation) ?? "",
+                    destinationIncarnation: (outbound ? peer.incarnation : node.incarnation) ?? "",
                     sourceAddress: from.description, destinationAddress: to.description)
                 used.insert(SharedSecretCache.Entry(peerKey: encoded, context: context))
                 let derive = {

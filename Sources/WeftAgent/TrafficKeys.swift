@@ -9,12 +9,15 @@ import Netlink
 ///
 /// Nonce safety: an SA's sequence counter restarts whenever the SA is installed again, and
 /// Linux builds the GCM nonce from salt and sequence number, so the same (key, SPI) must
-/// never be installed twice. The sender's *incarnation* (a value that changes whenever its
-/// SAs may have been lost: per boot, and per agent state reset) is part of the derivation,
-/// so a re-installed SA always gets a fresh key.
+/// never be installed twice. Both nodes' *incarnations* (a value that changes whenever a
+/// node's SAs may have been lost: per boot, and per agent state reset) are part of the
+/// derivation: when either end starts over, both directions between them get fresh keys,
+/// so the rebooted node's inbound SAs are never the ones its ledger saw before, and its
+/// outbound ones never repeat a nonce.
 public enum TrafficKeys {
     public static let keyBytes = 36
-    static let label = "weft-esp-v1"
+    /// v2: the destination's incarnation joined the derivation.
+    static let label = "weft-esp-v2"
 
     public struct Context: Hashable, Sendable {
         public var clusterID: String
@@ -23,8 +26,9 @@ public enum TrafficKeys {
         /// Node names: source encrypts, destination decrypts.
         public var source: String
         public var destination: String
-        /// The source node's incarnation (see above).
+        /// The source and destination nodes' incarnations (see above).
         public var sourceIncarnation: String
+        public var destinationIncarnation: String
         /// The SA's underlay addresses (text form). The kernel names an SA by destination
         /// and SPI, so a peer that moves to a new address gets a new SA: with the
         /// addresses in the derivation it also gets a new key, never the old one again.
@@ -32,13 +36,14 @@ public enum TrafficKeys {
         public var destinationAddress: String
 
         public init(clusterID: String, epoch: UInt32, spi: UInt32, source: String, destination: String, sourceIncarnation: String,
-                    sourceAddress: String, destinationAddress: String) {
+                    destinationIncarnation: String, sourceAddress: String, destinationAddress: String) {
             self.clusterID = clusterID
             self.epoch = epoch
             self.spi = spi
             self.source = source
             self.destination = destination
             self.sourceIncarnation = sourceIncarnation
+            self.destinationIncarnation = destinationIncarnation
             self.sourceAddress = sourceAddress
             self.destinationAddress = destinationAddress
         }
@@ -58,6 +63,7 @@ public enum TrafficKeys {
             field(source.utf8)
             field(destination.utf8)
             field(sourceIncarnation.utf8)
+            field(destinationIncarnation.utf8)
             field(sourceAddress.utf8)
             field(destinationAddress.utf8)
             return data

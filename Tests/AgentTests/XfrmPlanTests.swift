@@ -99,8 +99,11 @@ struct XfrmPlanTests {
         #expect(UInt16(bytes[4]) | UInt16(bytes[5]) << 8 == MessageType.xfrmUpdSA.rawValue, "not XFRM_MSG_UPDSA")
         var reincarnated = s0
         reincarnated.node.incarnation = "boot-2"
+        // Both incarnations are in every key: both directions of the pair get new keys.
         #expect(try Self.changes(from: s0, to: reincarnated) == ["delete xfrm state 192.0.2.1 -> 192.0.2.2 spi 0x1002",
-                                                                "add xfrm state 192.0.2.1 -> 192.0.2.2 spi 0x1002"])
+                                                                "delete xfrm state 192.0.2.2 -> 192.0.2.1 spi 0x1001",
+                                                                "add xfrm state 192.0.2.1 -> 192.0.2.2 spi 0x1002",
+                                                                "add xfrm state 192.0.2.2 -> 192.0.2.1 spi 0x1001"])
     }
 
     @Test("validation: a next SA on the current SPI, a reserved SPI, limits that let the sequence wrap")
