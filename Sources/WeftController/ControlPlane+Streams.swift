@@ -4,7 +4,10 @@ import WeftPlanner
 
 /// The agents' Watch streams: one per node, each with a bounded buffer.
 extension ControlPlane {
+    /// A node's one live stream; `id` tells it from the stream it replaced, whose
+    /// termination arrives later.
     struct Watcher {
+        let id: UUID
         let continuation: AsyncThrowingStream<WatchEvent, Error>.Continuation
     }
 
@@ -26,7 +29,7 @@ extension ControlPlane {
         let (stream, continuation) = AsyncThrowingStream<WatchEvent, Error>.makeStream(bufferingPolicy: .bufferingOldest(Self.streamBuffer))
         endStreams(of: node, Failure(kind: .unavailable, description: "replaced by a newer Watch stream of node \(node)"))
         let id = UUID()
-        watchers[node] = [id: Watcher(continuation: continuation)]
+        watchers[node] = Watcher(id: id, continuation: continuation)
         continuation.onTermination = { _ in Task { await self.unwatch(node, id) } }
         countConnected()
         if let state = planner.desiredState(for: node) {
@@ -37,24 +40,21 @@ extension ControlPlane {
     }
 
     private func unwatch(_ node: String, _ id: UUID) {
-        watchers[node]?[id] = nil
-        if watchers[node]?.isEmpty ?? false {
-            watchers[node] = nil
-            sent[node] = nil
-        }
-        countConnected()
-    }
-
-    /// Ends `node`'s streams with `failure` (revoked, retired, replaced).
-    func endStreams(of node: String, _ failure: Failure) {
-        for watcher in (watchers[node] ?? [:]).values { watcher.continuation.finish(throwing: failure) }
+        guard watchers[node]?.id == id else { return }  // replaced, or ended already
         watchers[node] = nil
         sent[node] = nil
         countConnected()
     }
 
+    /// Ends `node`'s stream with `failure` (revoked, retired, replaced, fallen behind).
+    func endStreams(of node: String, _ failure: Failure) {
+        watchers.removeValue(forKey: node)?.continuation.finish(throwing: failure)
+        sent[node] = nil
+        countConnected()
+    }
+
     func countConnected() {
-        metrics.connectedAgents.set(Double(watchers.values.filter { !$0.isEmpty }.count))
+        metrics.connectedAgents.set(Double(watchers.count))
     }
 
     /// Sends each watched node in `changed` its delta since `base` (O(what changed) per
@@ -67,7 +67,7 @@ extension ControlPlane {
             metrics.setRevisionLag(node, (planner.revisions[node] ?? 0) - min(applied[node] ?? 0, planner.revisions[node] ?? 0))
         }
         metrics.activeNodes.set(Double(planner.activeNodes.count))
-        let watched = changed.filter { !(watchers[$0]?.isEmpty ?? true) }
+        let watched = changed.filter { watchers[$0] != nil }
         guard !watched.isEmpty else { return }
         let table = planner.peerTableChange(since: base)
         for node in watched {
@@ -86,22 +86,17 @@ extension ControlPlane {
     }
 
     private func deliver(_ event: WatchEvent, to node: String) {
-        for (id, watcher) in watchers[node] ?? [:] {
-            guard case .dropped = watcher.continuation.yield(event) else { continue }
-            // Its buffer is full: what it holds stays consistent, then the stream ends.
-            watcher.continuation.finish(throwing: Failure(kind: .resourceExhausted,
-                                                          description: "the Watch stream fell \(Self.streamBuffer) updates behind; reconnect for a fresh snapshot"))
-            watchers[node]?[id] = nil
-            if watchers[node]?.isEmpty ?? false { watchers[node] = nil; sent[node] = nil }
-            metrics.streamsDropped.increment()
-            countConnected()
-        }
+        guard case .dropped? = watchers[node]?.continuation.yield(event) else { return }
+        // Its buffer is full: what it holds stays consistent, then the stream ends.
+        endStreams(of: node, Failure(kind: .resourceExhausted,
+                                     description: "the Watch stream fell \(Self.streamBuffer) updates behind; reconnect for a fresh snapshot"))
+        metrics.streamsDropped.increment()
     }
 
     /// Ends every open Watch stream (shutdown: the server waits for open calls to finish,
     /// and a watch never does by itself). Agents reconnect with backoff.
     public func endStreams() {
-        for watcher in watchers.values.flatMap(\.values) { watcher.continuation.finish() }
+        for watcher in watchers.values { watcher.continuation.finish() }
         watchers = [:]
         sent = [:]
         countConnected()

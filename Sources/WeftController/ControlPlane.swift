@@ -86,7 +86,7 @@ public actor ControlPlane {
     var fileSpec: ClusterSpec { didSet { fileNodes = Set(fileSpec.nodes.map(\.name)) } }
     var fileNodes: Set<String>
     /// One live stream per node (a newer Watch replaces an older one).
-    var watchers: [String: [UUID: Watcher]] = [:]
+    var watchers: [String: Watcher] = [:]
     /// Per watched node: what its stream was last sent. Deltas are computed against it.
     var sent: [String: Planner.SentSections] = [:]
     var applied: [String: UInt64] = [:]
@@ -303,7 +303,7 @@ public actor ControlPlane {
         let names = node.map { fileNodes.contains($0) ? [$0] : [] } ?? fileSpec.nodes.map(\.name).sorted()
         let nodes = names.map { name in
             NodeStatus(name: name, desiredRevision: planner.revisions[name] ?? 0, appliedRevision: applied[name] ?? 0,
-                       connected: !(watchers[name] ?? [:]).isEmpty, certificateExpires: persisted.certificates[name]?.expires,
+                       connected: watchers[name] != nil, certificateExpires: persisted.certificates[name]?.expires,
                        inboundEpoch: planner.rotation.inboundReady[name] ?? 0, outboundEpoch: planner.rotation.outboundSwitched[name] ?? 0,
                        revoked: planner.structure.revoked.contains(name), joined: planner.credentials[name] != nil,
                        pendingSince: pendingSince[name])
