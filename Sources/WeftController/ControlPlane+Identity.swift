@@ -38,12 +38,7 @@ extension ControlPlane {
     public func renew(node: String, presented: String, csrPEM: String, incarnation: String) throws(Failure) -> Certificate {
         try RequestLimits.checkCSR(csrPEM)
         try RequestLimits.checkIncarnation(incarnation)
-        guard fileNodes.contains(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is no longer in the cluster") }
-        guard !isRevoked(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
-        guard persisted.retiredSerials?[presented] == nil, let record = persisted.certificates[node],
-              record.serial == presented || record.previous == presented else {
-            throw Failure(kind: .unauthenticated, description: "certificate \(presented) is not node \(node)'s current one")
-        }
+        _ = try acceptedRecord(serial: presented, of: node)
         return try commit(node: node, issued: try Self.sign(csrPEM, for: node, ca: ca), incarnation: incarnation, presented: presented)
     }
 
@@ -55,6 +50,19 @@ extension ControlPlane {
         let node: String
         do { node = try ca.verifyNodeCertificate(certificate) } catch { throw Failure(kind: .unauthenticated, description: error.description) }
         let serial = "\(certificate.serialNumber)"
+        let record = try acceptedRecord(serial: serial, of: node)
+        if record.serial == serial, record.previous != nil {
+            // The renewed certificate is in use: the one it replaced is done.
+            persisted.certificates[node]?.previous = nil
+            try? save()
+        }
+        return node
+    }
+
+    /// The rule for which certificate of `node` counts, for every call and for renewal
+    /// alike: its serial never retired, the node listed and not revoked, and the serial
+    /// the node's current one or the one that renewed it replaced. Returns the record.
+    private func acceptedRecord(serial: String, of node: String) throws(Failure) -> CertificateRecord {
         guard persisted.retiredSerials?[serial] == nil else {
             throw Failure(kind: .permissionDenied, description: "certificate \(serial) was revoked")
         }
@@ -63,18 +71,10 @@ extension ControlPlane {
         guard let record = persisted.certificates[node] else {
             throw Failure(kind: .unauthenticated, description: "node \(node) has no certificate on record")
         }
-        if record.serial == serial {
-            if record.previous != nil {
-                // The renewed certificate is in use: the one it replaced is done.
-                persisted.certificates[node]?.previous = nil
-                try? save()
-            }
-            return node
-        }
-        guard record.previous == serial else {
+        guard record.serial == serial || record.previous == serial else {
             throw Failure(kind: .unauthenticated, description: "certificate \(serial) is not node \(node)'s current one")
         }
-        return node
+        return record
     }
 
     func isRevoked(_ node: String) -> Bool { planner.structure.revoked.contains(node) || persisted.revoked.contains(node) }
