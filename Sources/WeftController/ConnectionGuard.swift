@@ -1,8 +1,8 @@
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL
 import NIOTLS
+import WeftMetrics
 
 /// Bounds on a TCP listener's connections, before gRPC sees them: at most `limit` open at
 /// once (one more is closed as soon as it is accepted), and a TLS handshake that must be
@@ -11,35 +11,28 @@ import NIOTLS
 /// hold a descriptor the controller did not agree to, and shutdown never waits for one
 /// that never spoke.
 public final class ConnectionGuard: Sendable {
-    public let limit: Int
+    public let connections: ConnectionLimit
     public let handshakeTimeout: TimeAmount
-    private let open = NIOLockedValueBox(0)
     let refused: @Sendable () -> Void
 
     public init(limit: Int, handshakeTimeout: TimeAmount = .seconds(10), refused: @escaping @Sendable () -> Void = {}) {
-        self.limit = limit
+        connections = ConnectionLimit(limit)
         self.handshakeTimeout = handshakeTimeout
         self.refused = refused
     }
 
     /// Connections open now.
-    public var count: Int { open.withLockedValue { $0 } }
+    public var count: Int { connections.count }
 
     /// The accepted-connection hook (`ChannelDebuggingCallbacks.onAcceptTCPConnection`):
     /// runs in the connection's initializer, after the TLS and gRPC handlers are in place
     /// and before the connection is active.
     @Sendable public func accept(_ channel: any Channel) -> EventLoopFuture<Void> {
-        let admitted = open.withLockedValue { count -> Bool in
-            guard count < limit else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else {
+        guard connections.admit(channel) else {
             refused()
             channel.close(promise: nil)
             return channel.eventLoop.makeSucceededVoidFuture()
         }
-        channel.closeFuture.whenComplete { _ in self.open.withLockedValue { $0 -= 1 } }
         return channel.eventLoop.makeCompletedFuture {
             let pipeline = channel.pipeline.syncOperations
             // Plaintext listeners (the admin socket) have no handshake to wait for.

@@ -21,9 +21,8 @@ public final class MetricsEndpoint: Sendable {
     /// nil: healthy; otherwise why not.
     let health: @Sendable () -> String?
     let idleTimeout: TimeAmount
-    let connectionLimit: Int
+    let connections: ConnectionLimit
     let requestLimit: Int
-    private let open = NIOLockedValueBox(0)
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
 
     public init(registry: PrometheusCollectorRegistry, health: @escaping @Sendable () -> String?,
@@ -31,7 +30,7 @@ public final class MetricsEndpoint: Sendable {
         self.registry = registry
         self.health = health
         self.idleTimeout = idleTimeout
-        self.connectionLimit = connectionLimit
+        connections = ConnectionLimit(connectionLimit)
         self.requestLimit = requestLimit
     }
 
@@ -63,13 +62,7 @@ public final class MetricsEndpoint: Sendable {
     }
 
     private func admit(_ child: any Channel) -> EventLoopFuture<Void> {
-        let admitted = open.withLockedValue { count -> Bool in
-            guard count < connectionLimit else { return false }
-            count += 1
-            return true
-        }
-        guard admitted else { return child.close() }
-        child.closeFuture.whenComplete { [self] _ in open.withLockedValue { $0 -= 1 } }
+        guard connections.admit(child) else { return child.close() }
         return child.eventLoop.makeCompletedFuture {
             let pipeline = child.pipeline.syncOperations
             try pipeline.addHandler(IdleStateHandler(readTimeout: idleTimeout))
