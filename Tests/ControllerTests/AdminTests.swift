@@ -33,8 +33,8 @@ struct AdminTests {
         let node1 = NodeIdentity(name: "node1")
         let pem1 = try await harness.join(node1)
         _ = try await harness.join(NodeIdentity(name: "node2"))
-        // Listening is asynchronous; the mode is set once it is.
-        for _ in 0..<50 where (try? FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int) != 0o600 {
+        // Listening is asynchronous; the mode is set once it is (a slow machine waits longer).
+        for _ in 0..<500 where (try? FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int) != 0o600 {
             try await Task.sleep(for: .milliseconds(20))
         }
         #expect(try FileManager.default.attributesOfItem(atPath: socket)[.posixPermissions] as? Int == 0o600)

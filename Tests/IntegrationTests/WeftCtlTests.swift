@@ -103,21 +103,25 @@ struct WeftCtlTests {
         let ns = try TestNamespace()
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("weftctl")
         try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build weftctl first (swift build)")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = ["-n", ns.name, "monitor"]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        Thread.sleep(forTimeInterval: 0.5)  // let it subscribe before the change
+        let monitor = try Background([binary.path, "-n", ns.name, "monitor"])
+        // The monitor subscribes asynchronously: each change is repeated (a new MTU, the
+        // policy updated) until its event shows, within a deadline, never a fixed sleep.
+        func until(_ seen: (String) -> Bool, _ change: (Int) throws -> Void) throws {
+            for attempt in 0..<100 where !seen(monitor.text) {
+                try change(attempt)
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
         try ns.addVXLAN()
-        try ns.ip(["xfrm", "policy", "add", "src", "192.0.2.1/32", "dst", "192.0.2.2/32", "dir", "out",
-                   "tmpl", "src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp", "reqid", "9", "mode", "transport"])
-        Thread.sleep(forTimeInterval: 0.5)
-        process.terminate()
-        process.waitUntilExit()
-        #expect(process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGTERM)
-        let printed = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try until({ $0.contains("[LINK]") && $0.contains("weft0") }) { try ns.ip(["link", "set", "weft0", "mtu", "\(1300 + $0)"]) }
+        let policy = ["src", "192.0.2.1/32", "dst", "192.0.2.2/32", "dir", "out",
+                      "tmpl", "src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp", "reqid", "9", "mode", "transport"]
+        try ns.ip(["xfrm", "policy", "add"] + policy)
+        try until({ $0.contains("[XFRM POLICY]src 192.0.2.1/32 dst 192.0.2.2/32") }) { _ in try ns.ip(["xfrm", "policy", "update"] + policy) }
+        monitor.process.terminate()
+        monitor.process.waitUntilExit()
+        #expect(monitor.process.terminationReason == .uncaughtSignal && monitor.process.terminationStatus == SIGTERM)
+        let printed = monitor.text
         #expect(printed.contains("[LINK]") && printed.contains("weft0"))
         #expect(printed.contains("[XFRM POLICY]src 192.0.2.1/32 dst 192.0.2.2/32"))
     }
