@@ -1,4 +1,5 @@
 import Foundation
+import WeftFiles
 import WeftModel
 import WeftPlanner
 import Yams
@@ -18,6 +19,13 @@ public enum ClusterFile {
     public static let maximumSize = 64 << 20
     /// Problems reported for one refused file (the rest are counted).
     public static let maximumProblems = 100
+
+    /// Reads (at most `maximumSize`, UTF-8) and parses the file at `path`: what the
+    /// controller starts from and what its file source yields.
+    public static func load(_ path: String) throws -> ClusterSpec {
+        guard let text = try SecureFile.loadText(path, limit: maximumSize) else { throw Error(problems: ["\(path): no such file"]) }
+        return try parse(text, name: path)
+    }
 
     /// Parses and validates `text`; `name` prefixes every problem (the file's path).
     /// Anchors and aliases are refused: the format needs none, and an alias is how a

@@ -1,5 +1,4 @@
 import Foundation
-import WeftFiles
 import WeftModel
 import WeftPlanner
 
@@ -55,10 +54,7 @@ public struct ClusterFileSource: ClusterSource {
     /// The file as an event: a snapshot, or why it is refused.
     public func read(version: String) -> ClusterEvent {
         do {
-            guard let text = try SecureFile.loadText(path, limit: ClusterFile.maximumSize) else {
-                return .refused("\(path): no such file", version: version)
-            }
-            return .snapshot(try ClusterFile.parse(text, name: path), version: version)
+            return .snapshot(try ClusterFile.load(path), version: version)
         } catch {
             return .refused("\(error)", version: version)
         }

@@ -25,10 +25,7 @@ import WeftModel
 /// in the state directory): a file caught half-edited must not keep the controller down.
 func startingSpec(_ options: ControllerOptions, _ logger: Logger) throws -> ClusterSpec {
     do {
-        guard let text = try SecureFile.loadText(options.cluster, limit: ClusterFile.maximumSize) else {
-            throw ControllerOptions.UsageError(description: "\(options.cluster): no such file")
-        }
-        return try ClusterFile.parse(text, name: options.cluster)
+        return try ClusterFile.load(options.cluster)
     } catch {
         guard let last = try ControlPlane.lastGoodSpec(in: options.stateDirectory) else { throw error }
         logger.error("cluster file refused; starting from the last good cluster spec until it is fixed",
