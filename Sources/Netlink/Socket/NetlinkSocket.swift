@@ -110,53 +110,85 @@ public final class NetlinkSocket: @unchecked Sendable {
     /// interrupted (NLM_F_DUMP_INTR: the table changed while it was read) is restarted, so
     /// callers never see a torn view.
     public func dumpMessages(_ request: Request) throws(NetlinkError) -> [Message] {
-        for _ in 0..<Self.dumpAttempts {
-            var interrupted = false
-            let messages = try exchange(request) { message in
-                if message.header.flags.contains(.dumpInterrupted) { interrupted = true }
-                return message.header.type == .done
-            }
-            if !interrupted { return messages.filter { $0.header.type != .done } }
+        try streamDump(request, into: [Message]()) { messages, message in
+            // Copied out of the receive buffer: a slice would pin the whole buffer.
+            messages.append(Message(header: message.header, payload: ArraySlice(Array(message.payload))))
         }
-        throw NetlinkError(operation: request.summary, reason: .kernel(.interrupted, message: "dump interrupted \(Self.dumpAttempts) times in a row"))
     }
 
     static let dumpAttempts = 16
 
     /// Dumps every object of a kind, like `ip link show` / `ip xfrm state list`.
     public func dump<T: NetlinkObject>(_ type: T.Type, family: AddressFamily = .unspecified) throws(NetlinkError) -> [T] {
+        try dump(type, family: family, into: [T]()) { $0.append($1) }
+    }
+
+    /// Dumps every object of a kind into `initial`, one object at a time, as each receive
+    /// arrives: the caller keeps what it needs of each object (the diff's key and value)
+    /// and nothing else, so a dump of 20,000 neighbours never exists whole in memory. An
+    /// interrupted dump (NLM_F_DUMP_INTR) starts over from `initial`.
+    public func dump<T: NetlinkObject, Result>(_ type: T.Type, family: AddressFamily = .unspecified, into initial: Result,
+                                               _ fold: (inout Result, T) -> Void) throws(NetlinkError) -> Result {
         let request = T.dumpRequest(family: family)
-        let messages = try dumpMessages(request)
-        do {
-            return try messages.filter { T.dumpReplyTypes.contains($0.header.type) && T.isMember($0) }
-                .map { (message) throws(WireError) in try T(decoding: message) }
-        } catch {
-            throw NetlinkError(operation: request.summary, reason: .malformedReply(error))
+        return try streamDump(request, into: initial) { (result: inout Result, message: Message) throws(NetlinkError) in
+            guard T.dumpReplyTypes.contains(message.header.type), T.isMember(message) else { return }
+            do throws(WireError) { fold(&result, try T(decoding: message)) } catch {
+                throw NetlinkError(operation: request.summary, reason: .malformedReply(error))
+            }
         }
+    }
+
+    /// The dump loop: every reply message of `request` (NLMSG_DONE excluded) folded into
+    /// `initial`, restarted from `initial` when the kernel marks the dump interrupted.
+    private func streamDump<Result>(_ request: Request, into initial: Result,
+                                    _ fold: (inout Result, Message) throws(NetlinkError) -> Void) throws(NetlinkError) -> Result {
+        for _ in 0..<Self.dumpAttempts {
+            var interrupted = false
+            var result = initial
+            try exchange(request) { (message: Message) throws(NetlinkError) -> Bool in
+                if message.header.flags.contains(.dumpInterrupted) { interrupted = true }
+                if message.header.type == .done { return true }
+                // The rest of an interrupted dump is read (to its end) but not kept.
+                if !interrupted { try fold(&result, message) }
+                return false
+            }
+            if !interrupted { return result }
+        }
+        throw NetlinkError(operation: request.summary, reason: .kernel(.interrupted, message: "dump interrupted \(Self.dumpAttempts) times in a row"))
     }
 
     /// Sends `request` and collects the messages answering it, until `isLast` says so or an
     /// NLMSG_ERROR arrives (which ends the exchange: an ACK returns, an error throws).
     private func exchange(_ request: Request, until isLast: (Message) -> Bool) throws(NetlinkError) -> [Message] {
+        var collected: [Message] = []
+        try exchange(request) { (message: Message) throws(NetlinkError) -> Bool in
+            collected.append(Message(header: message.header, payload: ArraySlice(Array(message.payload))))
+            return isLast(message)
+        }
+        return collected
+    }
+
+    /// Sends `request` and hands each message answering it to `handle` while it is in the
+    /// receive buffer (the slice is valid only during the call), until `handle` returns
+    /// true or an NLMSG_ERROR arrives (an ACK ends the exchange, an error throws).
+    private func exchange(_ request: Request, each handle: (Message) throws(NetlinkError) -> Bool) throws(NetlinkError) {
         lock.lock()
         defer { lock.unlock() }
         var bytes = request.bytes
         let sequence = stamp(&bytes)
         try send(bytes, operation: request.summary)
-        var collected: [Message] = []
         while true {
             for message in try receiveBatch(operation: request.summary) where isReply(message, to: sequence) {
                 if message.header.type == .error {
                     let error = try decodeError(message, operation: request.summary)
-                    if error.isAck { return collected }
+                    if error.isAck { return }
                     throw NetlinkError(operation: request.summary, reason: .kernel(Errno(rawValue: error.errno), message: error.extAckMessage))
                 }
                 if message.header.type == .done {
                     let status = try decodeDone(message, operation: request.summary)
                     if status != 0 { throw NetlinkError(operation: request.summary, reason: .kernel(Errno(rawValue: status), message: nil)) }
                 }
-                collected.append(message)
-                if isLast(message) { return collected }
+                if try handle(message) { return }
             }
         }
     }
@@ -238,11 +270,12 @@ public final class NetlinkSocket: @unchecked Sendable {
 
     // MARK: - Events
 
-    /// Waits for the next datagram and returns its messages (events after `subscribe`).
+    /// Waits for the next datagram and returns its messages (events after `subscribe`),
+    /// copied out of the receive buffer.
     public func receive() throws(NetlinkError) -> [Message] {
         lock.lock()
         defer { lock.unlock() }
-        return try receiveBatch(operation: "receive events")
+        return try receiveBatch(operation: "receive events").map { Message(header: $0.header, payload: ArraySlice(Array($0.payload))) }
     }
 
     // MARK: - Syscalls
