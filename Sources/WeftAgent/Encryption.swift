@@ -156,6 +156,33 @@ public enum XfrmChange: Hashable, Sendable, CustomStringConvertible {
 /// Weft's range.
 func isWeftReqid(_ reqid: UInt32) -> Bool { reqid & 0xff00_0000 == Ownership.nexthopIDBase }
 
+/// Weft's SAs and policies in the kernel (by reqid), keyed as the diff compares them; the
+/// first of duplicates kept. Filled from the dumps one object at a time, so neither dump is
+/// ever held whole, and nothing that is not Weft's is kept at all.
+struct ObservedXfrm {
+    var states: [StateKey: XfrmState] = [:]
+    var policies: [PolicyKey: XfrmPolicy] = [:]
+
+    init() {}
+
+    init(dumping xfrm: NetlinkSocket) throws {
+        self = try xfrm.dump(XfrmState.self, into: Self()) { $0.add($1) }
+        self = try xfrm.dump(XfrmPolicy.self, into: self) { $0.add($1) }
+    }
+
+    mutating func add(_ state: XfrmState) {
+        guard isWeftReqid(state.reqid) else { return }
+        let key = StateKey(state)
+        if states[key] == nil { states[key] = state }
+    }
+
+    mutating func add(_ policy: XfrmPolicy) {
+        guard policy.templates.contains(where: { isWeftReqid($0.reqid) }) else { return }
+        let key = PolicyKey(policy)
+        if policies[key] == nil { policies[key] = policy }
+    }
+}
+
 /// Pure XFRM diff. SAs are compared by (destination, SPI) and content. Limits and the
 /// output mark are updated in place (the key and the sequence counter stay); any other
 /// difference deletes the SA and adds it again, which the reconciler allows only with a
@@ -164,11 +191,16 @@ func isWeftReqid(_ reqid: UInt32) -> Bool { reqid & 0xff00_0000 == Ownership.nex
 /// outbound SA (new SPI) is added before the old one is removed: the kernel picks the
 /// newest matching SA, so traffic moves over without a gap.
 public func diffXfrm(desired: DesiredEncryption, observedStates: [XfrmState], observedPolicies: [XfrmPolicy]) -> (adds: [XfrmChange], deletes: [XfrmChange]) {
+    var observed = ObservedXfrm()
+    observedStates.forEach { observed.add($0) }
+    observedPolicies.forEach { observed.add($0) }
+    return diffXfrm(desired: desired, observed: observed)
+}
+
+func diffXfrm(desired: DesiredEncryption, observed: ObservedXfrm) -> (adds: [XfrmChange], deletes: [XfrmChange]) {
     let want = Dictionary(desired.states.map { (StateKey($0), $0) }, uniquingKeysWith: { a, _ in a })
-    let have = Dictionary(observedStates.filter { isWeftReqid($0.reqid) }.map { (StateKey($0), $0) }, uniquingKeysWith: { a, _ in a })
+    let have = observed.states, havePolicies = observed.policies
     let wantPolicies = Dictionary(desired.policies.map { (PolicyKey($0), $0) }, uniquingKeysWith: { a, _ in a })
-    let havePolicies = Dictionary(observedPolicies.filter { $0.templates.contains { isWeftReqid($0.reqid) } }.map { (PolicyKey($0), $0) },
-                                  uniquingKeysWith: { a, _ in a })
     var adds: [XfrmChange] = [], deletes: [XfrmChange] = []
     // Desired order (peer by peer) for what is wanted; sorted order for what is stale.
     var seenStates: Set<StateKey> = []

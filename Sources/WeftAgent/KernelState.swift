@@ -9,23 +9,27 @@ struct KernelState {
         try socket.dump(Link.self).first { $0.name == name }
     }
 
+    /// Each dump is folded into the diff's shape as it is received: only the keys and
+    /// values the diff compares are kept, never the dumped objects.
     func objects(on device: Int32) throws -> OverlayObjects {
         var objects = OverlayObjects()
-        for address in try socket.dump(Address.self, family: .inet) where address.index == device {
-            objects.addresses.insert(address.local)
+        objects.addresses = try socket.dump(Address.self, family: .inet, into: []) { addresses, address in
+            if address.index == device { addresses.insert(address.local) }
         }
-        for n in try socket.dump(Neighbour.self, family: .inet)
-        where n.index == device && n.state.contains(.permanent) && n.protocolID == Ownership.protocolNumber {
-            if let mac = n.linkLayerAddress { objects.neighbours[n.destination] = mac }
+        objects.neighbours = try socket.dump(Neighbour.self, family: .inet, into: [:]) { neighbours, n in
+            guard n.index == device, n.state.contains(.permanent), n.protocolID == Ownership.protocolNumber else { return }
+            if let mac = n.linkLayerAddress { neighbours[n.destination] = mac }
         }
-        for entry in try socket.dump(FDBEntry.self) where entry.index == device && entry.flags.contains(.self) {
-            if let remote = entry.destination { objects.fdb.insert(FDBRemote(mac: entry.mac, remote: remote)) }
+        objects.fdb = try socket.dump(FDBEntry.self, into: []) { fdb, entry in
+            guard entry.index == device, entry.flags.contains(.self), let remote = entry.destination else { return }
+            fdb.insert(FDBRemote(mac: entry.mac, remote: remote))
         }
-        for nexthop in try socket.dump(Nexthop.self) where Ownership.isWeft(nexthop) {
-            if let gateway = nexthop.gateway { objects.nexthops[nexthop.id] = gateway }
+        objects.nexthops = try socket.dump(Nexthop.self, into: [:]) { nexthops, nexthop in
+            if Ownership.isWeft(nexthop), let gateway = nexthop.gateway { nexthops[nexthop.id] = gateway }
         }
-        for route in try socket.dump(Route.self, family: .inet) where route.protocolID == Ownership.routeProtocol && route.table == .main {
-            if let id = route.nexthopID { objects.routes[route.destination] = id }
+        objects.routes = try socket.dump(Route.self, family: .inet, into: [:]) { routes, route in
+            guard route.protocolID == Ownership.routeProtocol, route.table == .main, let id = route.nexthopID else { return }
+            routes[route.destination] = id
         }
         return objects
     }

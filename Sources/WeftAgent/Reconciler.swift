@@ -72,7 +72,7 @@ public struct Reconciler: Sendable {
     private func planXfrm(_ state: DesiredNodeState) throws -> (adds: [XfrmChange], deletes: [XfrmChange], refused: [(String, String)]) {
         guard let xfrm else { return ([], [], []) }
         let desired = try DesiredEncryption(state, privateKey: privateKey, cache: secrets)
-        let plan = diffXfrm(desired: desired, observedStates: try xfrm.dump(XfrmState.self), observedPolicies: try xfrm.dump(XfrmPolicy.self))
+        let plan = diffXfrm(desired: desired, observed: try ObservedXfrm(dumping: xfrm))
         var blocked: Set<StateKey> = []
         var refused: [(String, String)] = []
         for case .addState(let sa) in plan.adds {
@@ -134,9 +134,7 @@ public struct Reconciler: Sendable {
         try ledger.record(xfrmPlan.adds.compactMap { if case .addState(let sa) = $0 { sa.aead?.key } else { nil } })
         try ledger.forget(applyXfrm(xfrmPlan.adds, into: &report))
         report.changes = diff(desired: desired.objects, observed: try kernel.objects(on: device.index))
-        let result = socket.apply(report.changes.map { $0.request(device: device.index) })
-        report.writes += report.changes.count
-        report.failures += result.failures.map { (report.changes[$0.index].description, $0.error) }
+        applyObjects(report.changes, device: device.index, into: &report)
         applyXfrm(xfrmPlan.deletes, into: &report)
         if let trust {
             // Maps first, then attach: a newly attached filter never sees empty maps.
@@ -146,6 +144,20 @@ public struct Reconciler: Sendable {
         }
         return report
     }
+
+    /// Sends the overlay changes a slice at a time, in order: their requests never exist
+    /// all at once (the first programming of 20,000 peers is 80,000 requests, ~24 MB).
+    private func applyObjects(_ changes: [ObjectChange], device: Int32, into report: inout ReconcileReport) {
+        for start in stride(from: 0, to: changes.count, by: Self.requestSlice) {
+            let slice = changes[start..<min(start + Self.requestSlice, changes.count)]
+            let result = socket.apply(slice.map { $0.request(device: device) })
+            report.failures += result.failures.map { (changes[start + $0.index].description, $0.error) }
+        }
+        report.writes += changes.count
+    }
+
+    /// Changes per `NetlinkSocket.apply`: a few of its 64 KiB sends each.
+    public static let requestSlice = 2048
 
     /// Sends the changes; returns the keys of SAs the kernel refused to add. Those never
     /// existed, so the ledger may forget them and the retry may install them (EEXIST is

@@ -116,6 +116,28 @@ struct ReconcilerTests {
         #expect(try weftObjects(ns).contains("route 10.244.3.0/24 \(0x5700_0004)"))
     }
 
+    @Test("700 peers (2,801 changes, sent in slices): all in the kernel; a failure in a later slice names its own change")
+    func manySlices() throws {
+        let ns = try node()
+        let reconciler = Reconciler(socket: try ns.socket())
+        var state = sampleNodeState(peers: 0)
+        state.peers = (0..<700).map { i in
+            let (hi, lo) = (100 + i / 256, i % 256)
+            return Peer(name: "peer-\(i)", index: UInt32(i + 2), underlay: "10.200.\(i / 250).\(1 + i % 250)",
+                        vtepMAC: String(format: "02:57:46:00:%02x:%02x", i / 256 + 1, i % 256), vtepAddress: "10.\(hi).\(lo).0",
+                        podCIDRs: ["10.\(hi).\(lo).0/24"])
+        }
+        // Peer 650's pod CIDR is routed by the operator already: its route (change 2,751) fails.
+        try ns.ip(["route", "add", "10.102.138.0/24", "dev", "uplink0", "proto", "static"])
+        let report = try reconciler.apply(state)
+        #expect(report.changes.count == 1 + 4 * 700 && report.changes.count > Reconciler.requestSlice)
+        #expect(report.failures.map(\.change) == ["add route 10.102.138.0/24 nhid 0x\(String(Ownership.nexthopID(peerIndex: 652), radix: 16))"])
+        let objects = try weftObjects(ns)
+        #expect(objects.count == 4 * 700 - 1)
+        #expect(objects.contains("route 10.102.187.0/24 \(Ownership.nexthopID(peerIndex: 701))"))
+        #expect(try reconciler.apply(state).changes.count == 1, "only the failed route is left to do")
+    }
+
     @Test("a VNI change recreates the device and says why; an MTU change does not")
     func deviceChanges() throws {
         let ns = try node()
