@@ -14,19 +14,16 @@ extension ControlPlane {
 
     typealias Issued = (certificate: Certificate, keyAgreementKey: P256.KeyAgreement.PublicKey)
 
-    /// Join: bounded fields, a CSR that proves possession, a node that is listed and not
-    /// revoked, then the token is spent and the certificate recorded. Only the last two
-    /// steps touch the disk, and only the last runs in the actor: a refused join costs the
-    /// actor an in-memory lookup at most, and reaches the audit log at a bounded rate.
+    /// Join: bounded fields, a CSR that proves possession (checked and signed outside the
+    /// actor), then, in a group with the other joins arriving meanwhile
+    /// (`commitInGroup`), a node that is listed and not revoked, the token spent and the
+    /// certificate recorded. A refused join writes nothing but its audit entry, and that
+    /// at a bounded rate.
     public nonisolated func join(node: String, token: String, csrPEM: String, incarnation: String) async throws(Failure) -> Certificate {
         do throws(Failure) {
             try RequestLimits.checkJoin(node: node, token: token, csrPEM: csrPEM, incarnation: incarnation)
             let issued = try Self.sign(csrPEM, for: node, ca: ca)
-            try await admitJoin(node)
-            do { _ = try tokens.consume(token, node: node) } catch {
-                throw Failure(kind: .unauthenticated, description: Self.joinRefused, logged: error.description)
-            }
-            return try await commit(node: node, issued: issued, incarnation: incarnation, presented: nil)
+            return try await commitInGroup(CheckedJoin(node: node, token: token, issued: issued, incarnation: incarnation)).get()
         } catch {
             refused("join-refused", node: node, error)
             throw error
@@ -154,11 +151,30 @@ extension ControlPlane {
         guard !isRevoked(node) else { throw Failure(kind: .unauthenticated, description: Self.joinRefused, logged: "node is revoked") }
     }
 
-    /// Records an issued certificate and the node's keys, and re-plans its peers.
+    /// Records a renewed certificate and the node's keys, and re-plans its peers.
     func commit(node: String, issued: Issued, incarnation: String, presented: String?) throws(Failure) -> Certificate {
+        let credentials = try record(node: node, issued: issued, incarnation: incarnation, presented: presented)
+        do {
+            let base = planner.baseline
+            let changed = try planner.setCredentials(credentials, for: node)
+            try save()
+            publish(changed, since: base)
+        } catch {
+            throw Failure(kind: .failedPrecondition, description: "recording the certificate failed: \(error)")
+        }
+        return issued.certificate
+    }
+
+    /// Records one issued certificate (audited, counted) and returns the node's new
+    /// credentials, which the caller puts in the plan. `pending`: credentials recorded
+    /// earlier in the same group of joins, not in the plan yet.
+    func record(node: String, issued: Issued, incarnation: String, presented: String?,
+                pending: [String: NodeCredentials] = [:]) throws(Failure) -> NodeCredentials {
         guard !isRevoked(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
         let key = issued.keyAgreementKey.x963Representation.base64EncodedString()
-        if let owner = planner.credentials.first(where: { $0.key != node && $0.value.keyAgreementPublicKey == key })?.key {
+        let owner = pending.first { $0.key != node && $0.value.keyAgreementPublicKey == key }?.key
+            ?? planner.credentials.first { $0.key != node && pending[$0.key] == nil && $0.value.keyAgreementPublicKey == key }?.key
+        if let owner {
             throw Failure(kind: .invalidArgument, description: "the CSR's key-agreement key is registered to another node",
                           logged: "key-agreement key of node \(owner)")
         }
@@ -171,16 +187,12 @@ extension ControlPlane {
         do {
             try audit.record(event, subject: node, detail: ["serial": serial, "incarnation": incarnation,
                                                            "expires": ISO8601DateFormatter().string(from: issued.certificate.notValidAfter)])
-            persisted.certificates[node] = CertificateRecord(serial: serial, expires: issued.certificate.notValidAfter, previous: previous)
-            let base = planner.baseline
-            let changed = try planner.setCredentials(NodeCredentials(keyAgreementPublicKey: key, incarnation: incarnation), for: node)
-            (presented == nil ? metrics.certificatesIssued : metrics.certificatesRenewed).increment()
-            try save()
-            publish(changed, since: base)
         } catch {
             throw Failure(kind: .failedPrecondition, description: "recording the certificate failed: \(error)")
         }
-        return issued.certificate
+        persisted.certificates[node] = CertificateRecord(serial: serial, expires: issued.certificate.notValidAfter, previous: previous)
+        (presented == nil ? metrics.certificatesIssued : metrics.certificatesRenewed).increment()
+        return NodeCredentials(keyAgreementPublicKey: key, incarnation: incarnation)
     }
 
     /// Counts a refused request and audits it within the refusal budget, with bounded

@@ -92,6 +92,9 @@ public actor ControlPlane {
     var applied: [String: UInt64] = [:]
     /// Node → when its desired state first got ahead of what it acknowledged.
     var pendingSince: [String: Date] = [:]
+    /// Joins waiting for the group being gathered (see `commitInGroup`).
+    var pendingJoins: [(join: CheckedJoin, reply: CheckedContinuation<JoinResult, Never>)] = []
+    var gatheringJoins = false
 
     public init(stateDirectory: String, spec: ClusterSpec) throws {
         self.stateDirectory = stateDirectory

@@ -17,6 +17,8 @@ public final class JoinTokens: @unchecked Sendable {
 
     public let path: String
     private var records: [String: Record] = [:]
+    /// The file as last read or written by this process.
+    private var seen: FileSignature?
     private let lock = NSLock()
 
     public init(path: String) throws {
@@ -24,9 +26,14 @@ public final class JoinTokens: @unchecked Sendable {
         try reload()
     }
 
-    /// Rereads the store: `weftctl token create` and the controller share the file, so
-    /// every operation starts from what is on disk (under an flock, see `locked`).
+    /// Rereads the store when it changed on disk: `weftctl token create` and the controller
+    /// share the file, so every operation starts from what is on disk (under an flock, see
+    /// `locked`). Unchanged (same inode, size and times as last read or written), it is
+    /// not parsed again.
     private func reload() throws {
+        let now = FileSignature(path)
+        if let now, now == seen { return }
+        seen = nil
         guard let text = SecureFile.read(path) else { records = [:]; return }
         do {
             let list = try JSONDecoder.weft.decode([Record].self, from: Data(text.utf8))
@@ -34,6 +41,7 @@ public final class JoinTokens: @unchecked Sendable {
         } catch {
             throw PKIError("\(path) is not a token store: \(error)")
         }
+        seen = now
     }
 
     /// Runs `body` holding the process lock and an exclusive flock on `path.lock`.
@@ -66,26 +74,46 @@ public final class JoinTokens: @unchecked Sendable {
     /// Spends `token` for `node`: it must exist, be unused, unexpired and for that node.
     /// Errors never repeat the secret. A refused token is left as it was.
     public func consume(_ token: String, node: String, now: Date = Date()) throws(PKIError) -> String {
+        try consume([(token: token, node: node)], now: now)[0].get()
+    }
+
+    /// Spends several tokens with one read and one write of the store (a group of joins):
+    /// each result is what spending that token alone would have said, in order. A refused
+    /// token is left as it was; when the store cannot be written, none is spent.
+    public func consume(_ requests: [(token: String, node: String)], now: Date = Date()) -> [Result<String, PKIError>] {
+        guard !requests.isEmpty else { return [] }
+        do {
+            return try locked {
+                let results = requests.map { spend($0.token, node: $0.node, now: now) }
+                guard results.contains(where: { (try? $0.get()) != nil }) else { return results }
+                do { try save() } catch {
+                    seen = nil  // what is in memory is not what is on disk: reread next time
+                    return results.map { _ in .failure(PKIError("cannot record the token as used: \(error)")) }
+                }
+                return results
+            }
+        } catch {
+            return requests.map { _ in .failure(PKIError("token store: \(error)")) }
+        }
+    }
+
+    private func spend(_ token: String, node: String, now: Date) -> Result<String, PKIError> {
         let parts = token.split(separator: ".")
-        guard parts.count == 3, parts[0] == "weft-join" else { throw PKIError("malformed join token") }
+        guard parts.count == 3, parts[0] == "weft-join" else { return .failure(PKIError("malformed join token")) }
         let id = String(parts[1]), secret = String(parts[2])
-        let attempt: Result<String, PKIError>
-        do { attempt = try locked { () -> Result<String, PKIError> in
-            guard var record = records[id], record.secretHash == Self.hash(secret) else { return .failure(PKIError("unknown join token \(id)")) }
-            guard !record.used else { return .failure(PKIError("join token \(id) was already used")) }
-            guard now <= record.expires else { return .failure(PKIError("join token \(id) expired at \(record.expires)")) }
-            guard record.node == node else { return .failure(PKIError("join token \(id) is for node \(record.node), not \(node)")) }
-            record.used = true
-            records[id] = record
-            do { try save() } catch { return .failure(PKIError("cannot record the token as used: \(error)")) }
-            return .success(id)
-        } } catch { attempt = .failure(PKIError("token store: \(error)")) }
-        return try attempt.get()
+        guard var record = records[id], record.secretHash == Self.hash(secret) else { return .failure(PKIError("unknown join token \(id)")) }
+        guard !record.used else { return .failure(PKIError("join token \(id) was already used")) }
+        guard now <= record.expires else { return .failure(PKIError("join token \(id) expired at \(record.expires)")) }
+        guard record.node == node else { return .failure(PKIError("join token \(id) is for node \(record.node), not \(node)")) }
+        record.used = true
+        records[id] = record
+        return .success(id)
     }
 
     private func save() throws {
         let data = try JSONEncoder.weft.encode(records.values.sorted { $0.id < $1.id })
         try SecureFile.write(Array(data), to: path, mode: 0o600)
+        seen = FileSignature(path)
     }
 
     static func hash(_ secret: String) -> String { SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined() }
@@ -93,6 +121,29 @@ public final class JoinTokens: @unchecked Sendable {
     static func randomHex(_ bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+    }
+}
+
+/// Identifies a version of a file without reading it: a rewrite (a new inode by rename)
+/// or an edit in place (size, modification or change time) gives a different one.
+struct FileSignature: Equatable {
+    let device: UInt64, inode: UInt64, size: Int64
+    let modified: timespec, changed: timespec
+
+    init?(_ path: String) {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        device = UInt64(info.st_dev)
+        inode = UInt64(info.st_ino)
+        size = Int64(info.st_size)
+        modified = info.st_mtim
+        changed = info.st_ctim
+    }
+
+    static func == (a: Self, b: Self) -> Bool {
+        a.device == b.device && a.inode == b.inode && a.size == b.size
+            && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
+            && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
     }
 }
 

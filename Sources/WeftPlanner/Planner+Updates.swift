@@ -85,9 +85,15 @@ extension Planner {
     /// A node joined, renewed with a new key, or changed incarnation: everyone's peer list
     /// (its key, its incarnation) changes.
     public mutating func setCredentials(_ credential: NodeCredentials?, for node: String) throws(PlanError) -> Set<String> {
-        guard credentials[node] != credential else { return [] }
+        try setCredentials([node: credential])
+    }
+
+    /// Several nodes' credentials at once (a group of joins): one topology re-plan for all.
+    /// A nil value removes the node's credentials.
+    public mutating func setCredentials(_ changes: [String: NodeCredentials?]) throws(PlanError) -> Set<String> {
         var updated = credentials
-        updated[node] = credential
+        for (node, credential) in changes { updated[node] = credential }
+        guard updated != credentials else { return [] }
         // Credentials only shape the topology (peer rows, who is active): pods, identities
         // and policy stay, so a join costs O(nodes), not a re-plan of every pod.
         var allocations = allocations

@@ -10,6 +10,7 @@
 // Then the fan-out (Fanout.swift): FANOUT clients watching over real gRPC/mTLS on loopback.
 //
 // Usage: weft-bench-controller [NODES PODS POLICIES [FANOUT]]
+//        weft-bench-controller joins [COUNT [CONCURRENCY]]   (Joins.swift)
 //        weft-bench-controller fanout-clients FILE   (the fan-out's client process)
 import Foundation
 import WeftModel
@@ -22,6 +23,16 @@ func fail(_ message: String) -> Never {
 
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "fanout-clients" {
     try await runFanoutClients(planFile: CommandLine.arguments[2])
+    exit(0)
+}
+if CommandLine.arguments.count >= 2, CommandLine.arguments[1] == "joins" {
+    let numbers = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    let count = numbers.first ?? 1_000, concurrency = numbers.dropFirst().first ?? 64
+    guard count > 0, count < 60_000, concurrency > 0 else { fail("usage: weft-bench-controller joins [COUNT [CONCURRENCY]]") }
+    let result = try await joins(count: count, concurrency: concurrency)
+    print("{\"joins\":\(count),\"concurrency\":\(concurrency),\"tokens_s\":\(String(format: "%.2f", result.tokens)),"
+          + "\"joins_s\":\(String(format: "%.2f", result.joins)),\"joins_per_s\":\(String(format: "%.0f", Double(count) / result.joins)),"
+          + "\"rss_mb\":\(String(format: "%.1f", peakRSS()))}")
     exit(0)
 }
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
