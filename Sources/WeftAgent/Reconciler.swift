@@ -145,19 +145,27 @@ public struct Reconciler: Sendable {
         return report
     }
 
-    /// Sends the overlay changes a slice at a time, in order: their requests never exist
-    /// all at once (the first programming of 20,000 peers is 80,000 requests, ~24 MB).
+    /// Sends the overlay changes a slice at a time, in order.
     private func applyObjects(_ changes: [ObjectChange], device: Int32, into report: inout ReconcileReport) {
-        for start in stride(from: 0, to: changes.count, by: Self.requestSlice) {
-            let slice = changes[start..<min(start + Self.requestSlice, changes.count)]
-            let result = socket.apply(slice.map { $0.request(device: device) })
-            report.failures += result.failures.map { (changes[start + $0.index].description, $0.error) }
-        }
+        let failures = Self.applySliced(socket, changes.count) { changes[$0].request(device: device) }
+        report.failures += failures.map { (changes[$0.index].description, $0.error) }
         report.writes += changes.count
     }
 
     /// Changes per `NetlinkSocket.apply`: a few of its 64 KiB sends each.
     public static let requestSlice = 2048
+
+    /// Sends `count` requests, made by `request(i)` a slice of `requestSlice` at a time, in
+    /// order: they never exist all at once (the first programming of 20,000 peers is 80,000
+    /// requests, ~24 MB). Failures carry their index in the whole list.
+    private static func applySliced(_ socket: NetlinkSocket, _ count: Int, _ request: (Int) -> Request) -> [(index: Int, error: NetlinkError)] {
+        var failures: [(index: Int, error: NetlinkError)] = []
+        for start in stride(from: 0, to: count, by: requestSlice) {
+            let result = socket.apply((start..<min(start + requestSlice, count)).map(request))
+            failures += result.failures.map { (start + $0.index, $0.error) }
+        }
+        return failures
+    }
 
     /// Sends the changes; returns the keys of SAs the kernel refused to add. Those never
     /// existed, so the ledger may forget them and the retry may install them (EEXIST is
@@ -165,10 +173,10 @@ public struct Reconciler: Sendable {
     @discardableResult
     private func applyXfrm(_ changes: [XfrmChange], into report: inout ReconcileReport) -> [SecretBytes] {
         guard let xfrm, !changes.isEmpty else { return [] }
-        let result = xfrm.apply(changes.map(\.request))
+        let failures = Self.applySliced(xfrm, changes.count) { changes[$0].request }
         report.writes += changes.count
-        report.failures += result.failures.map { (changes[$0.index].description, $0.error) }
-        return result.failures.compactMap { failure in
+        report.failures += failures.map { (changes[$0.index].description, $0.error) }
+        return failures.compactMap { failure in
             guard failure.error.errno != .exists, case .addState(let sa) = changes[failure.index] else { return nil }
             return sa.aead?.key
         }

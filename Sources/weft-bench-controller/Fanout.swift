@@ -28,12 +28,22 @@ func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: I
     var spec = ClusterSpec(cluster: ClusterIdentity(name: "fanout", id: "fanout"), encryption: EncryptionSettings(enabled: true, rotationSeconds: 0),
                            nodes: nodes, pods: pods)
     let plane = try ControlPlane(stateDirectory: directory, spec: spec)
-    var identities: [(NodeIdentity, String)] = []
-    for node in nodes {
-        let identity = NodeIdentity(name: node.name)
-        let token = try await plane.createToken(node: node.name, ttl: 600)
-        let certificate = try await plane.join(node: node.name, token: token, csrPEM: try identity.certificateSigningRequestPEM(), incarnation: "1")
-        identities.append((identity, try certificate.serializeAsPEM().pemString))
+    // The nodes join as a booting cluster's agents do: many at once (64 in flight).
+    var tokens: [String] = []
+    for node in nodes { tokens.append(try await plane.createToken(node: node.name, ttl: 600)) }
+    let keys = nodes.map { NodeIdentity(name: $0.name) }
+    let identities = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+        var certificates = [String](repeating: "", count: keys.count)
+        for (i, identity) in keys.enumerated() {
+            if i >= 64, let (done, pem) = try await group.next() { certificates[done] = pem }
+            let token = tokens[i]
+            group.addTask {
+                let certificate = try await plane.join(node: identity.name, token: token, csrPEM: try identity.certificateSigningRequestPEM(), incarnation: "1")
+                return (i, try certificate.serializeAsPEM().pemString)
+            }
+        }
+        for try await (done, pem) in group { certificates[done] = pem }
+        return Array(zip(keys, certificates))
     }
     let server = try ControlServer(plane: plane, nodeListen: ("127.0.0.1", 0), joinListen: ("127.0.0.1", 0))
     let serving = Task { try await server.serve() }

@@ -30,9 +30,9 @@ if CommandLine.arguments.count >= 2, CommandLine.arguments[1] == "joins" {
     let count = numbers.first ?? 1_000, concurrency = numbers.dropFirst().first ?? 64
     guard count > 0, count < 60_000, concurrency > 0 else { fail("usage: weft-bench-controller joins [COUNT [CONCURRENCY]]") }
     let result = try await joins(count: count, concurrency: concurrency)
-    print("{\"joins\":\(count),\"concurrency\":\(concurrency),\"tokens_s\":\(String(format: "%.2f", result.tokens)),"
+    print("{\"joins\":\(count),\"join_concurrency\":\(concurrency),\"join_tokens_s\":\(String(format: "%.2f", result.tokens)),"
           + "\"joins_s\":\(String(format: "%.2f", result.joins)),\"joins_per_s\":\(String(format: "%.0f", Double(count) / result.joins)),"
-          + "\"rss_mb\":\(String(format: "%.1f", peakRSS()))}")
+          + "\"joins_rss_mb\":\(String(format: "%.1f", peakRSS()))}")
     exit(0)
 }
 let arguments = CommandLine.arguments.dropFirst().compactMap { Int($0) }
