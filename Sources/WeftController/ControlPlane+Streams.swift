@@ -25,18 +25,21 @@ extension ControlPlane {
     /// The node's stream: its snapshot now, then a delta whenever its state changes. A node
     /// has one stream: a new Watch (the agent reconnected) ends the older one with
     /// UNAVAILABLE, so one certificate cannot hold thousands of streams.
-    public func watch(node: String) -> AsyncThrowingStream<WatchEvent, Error> {
+    public func watch(node: String) -> AsyncThrowingStream<WatchEvent, Error> { openWatch(node: node).events }
+
+    /// `watch`, and whether the stream starts with a snapshot (the node is active): the
+    /// service holds a `snapshots` permit until that snapshot is on its way.
+    public func openWatch(node: String) -> (events: AsyncThrowingStream<WatchEvent, Error>, snapshot: Bool) {
         let (stream, continuation) = AsyncThrowingStream<WatchEvent, Error>.makeStream(bufferingPolicy: .bufferingOldest(Self.streamBuffer))
         endStreams(of: node, Failure(kind: .unavailable, description: "replaced by a newer Watch stream of node \(node)"))
         let id = UUID()
         watchers[node] = Watcher(id: id, continuation: continuation)
         continuation.onTermination = { _ in Task { await self.unwatch(node, id) } }
         countConnected()
-        if let state = planner.desiredState(for: node) {
-            sent[node] = Planner.SentSections(state)
-            continuation.yield(.snapshot(state))
-        }
-        return stream
+        guard let state = planner.desiredState(for: node) else { return (stream, false) }
+        sent[node] = Planner.SentSections(state)
+        continuation.yield(.snapshot(state))
+        return (stream, true)
     }
 
     private func unwatch(_ node: String, _ id: UUID) {

@@ -79,6 +79,11 @@ public actor ControlPlane {
     nonisolated let audit: AuditLog
     /// Refused requests reach the audit log at a bounded rate.
     nonisolated let refusals = RefusalBudget()
+    /// Watch snapshots built and sent at once, whatever the number of agents connecting.
+    public nonisolated let snapshots = SnapshotGate(limit: ControlPlane.snapshotsAtOnce)
+    public static let snapshotsAtOnce = 8
+    /// How long one snapshot's write may hold its permit.
+    public static let snapshotLease: Duration = .seconds(10)
     private nonisolated let directoryLock: DirectoryLock
     var planner: Planner
     var persisted: Persisted

@@ -54,8 +54,14 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
+        // The snapshot is built, encoded and written under a permit (`SnapshotGate`); the
+        // deltas after it are small and need none.
+        guard let permit = await plane.snapshots.acquire() else { throw RPCError(code: .cancelled, message: "the Watch call was cancelled") }
+        defer { permit.release() }
         do {
-            for try await event in await plane.watch(node: node) {
+            let (events, snapshot) = await plane.openWatch(node: node)
+            if !snapshot { permit.release() }
+            for try await event in events {
                 var update = Weft_V1_WatchUpdate()
                 switch event {
                 case .snapshot(let state):
@@ -65,7 +71,11 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
                     update.delta = try encoder.encode(delta)
                     update.revision = delta.revision
                 }
-                try await response.write(update)
+                if permit.isHeld {
+                    try await permit.whileHeld(atMost: ControlPlane.snapshotLease) { try await response.write(update) }
+                } else {
+                    try await response.write(update)
+                }
             }
         } catch let failure as ControlPlane.Failure {
             throw RPCError(failure)
