@@ -324,6 +324,9 @@ public actor ControlPlane {
 
     public func createToken(node: String, ttl: TimeInterval) throws -> String { try tokens.create(node: node, ttl: ttl).token }
 
+    /// Tokens for many nodes with one write of the token store.
+    public func createTokens(nodes: [String], ttl: TimeInterval) throws -> [String] { try tokens.create(nodes: nodes, ttl: ttl).map(\.token) }
+
     public func checkpoint() throws { try audit.checkpoint() }
 
 }

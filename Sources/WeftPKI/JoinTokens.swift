@@ -62,13 +62,24 @@ public final class JoinTokens: @unchecked Sendable {
     /// A new token for `node`, valid for `ttl` seconds. The returned string is the only copy
     /// of the secret.
     public func create(node: String, ttl: TimeInterval, now: Date = Date()) throws -> (token: String, id: String) {
-        guard !node.isEmpty, ttl > 0 else { throw PKIError("a token needs a node name and a positive lifetime") }
-        let id = Self.randomHex(4), secret = Self.randomHex(16)
-        try locked {
-            records[id] = Record(id: id, node: node, secretHash: Self.hash(secret), expires: now.addingTimeInterval(ttl), used: false)
+        try create(nodes: [node], ttl: ttl, now: now)[0]
+    }
+
+    /// One new token per node in `nodes`, with one write of the store (a cluster's worth
+    /// of tokens costs one rewrite, not one per node).
+    public func create(nodes: [String], ttl: TimeInterval, now: Date = Date()) throws -> [(token: String, id: String)] {
+        guard !nodes.isEmpty, !nodes.contains(where: \.isEmpty), ttl > 0 else { throw PKIError("a token needs a node name and a positive lifetime") }
+        return try locked {
+            let made = nodes.map { node -> (token: String, id: String) in
+                var id = Self.randomHex(4)
+                while records[id] != nil { id = Self.randomHex(4) }
+                let secret = Self.randomHex(16)
+                records[id] = Record(id: id, node: node, secretHash: Self.hash(secret), expires: now.addingTimeInterval(ttl), used: false)
+                return ("weft-join.\(id).\(secret)", id)
+            }
             try save()
+            return made
         }
-        return ("weft-join.\(id).\(secret)", id)
     }
 
     /// Spends `token` for `node`: it must exist, be unused, unexpired and for that node.

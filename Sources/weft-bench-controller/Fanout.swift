@@ -29,8 +29,7 @@ func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: I
                            nodes: nodes, pods: pods)
     let plane = try ControlPlane(stateDirectory: directory, spec: spec)
     // The nodes join as a booting cluster's agents do: many at once (64 in flight).
-    var tokens: [String] = []
-    for node in nodes { tokens.append(try await plane.createToken(node: node.name, ttl: 600)) }
+    let tokens = try await plane.createTokens(nodes: nodes.map(\.name), ttl: 600)
     let keys = nodes.map { NodeIdentity(name: $0.name) }
     let identities = try await withThrowingTaskGroup(of: (Int, String).self) { group in
         var certificates = [String](repeating: "", count: keys.count)

@@ -95,5 +95,13 @@ struct GroupCommitTests {
         // Both spends reached the disk: a fresh reader refuses both tokens.
         let fresh = try JoinTokens(path: dir + "/tokens.json")
         #expect(fresh.consume([(first, "node1"), (second, "node2")]).allSatisfy { (try? $0.get()) == nil })
+
+        // Many tokens with one write: distinct ids, each good once for its own node.
+        let nodes = (0..<50).map { "node-\($0)" }
+        let many = try controller.create(nodes: nodes, ttl: 60)
+        #expect(Set(many.map(\.id)).count == 50)
+        let spent = try JoinTokens(path: dir + "/tokens.json").consume(zip(many, nodes).map { ($0.token, $1) })
+        #expect(spent.allSatisfy { (try? $0.get()) != nil })
+        #expect(throws: PKIError.self) { try controller.create(nodes: ["node-1", ""], ttl: 60) }
     }
 }
