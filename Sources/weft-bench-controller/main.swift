@@ -13,6 +13,7 @@
 //        weft-bench-controller joins [COUNT [CONCURRENCY]]   (Joins.swift)
 //        weft-bench-controller fanout-clients FILE   (the fan-out's client process)
 import Foundation
+import WeftController
 import WeftModel
 import WeftPlanner
 
@@ -73,6 +74,9 @@ var planner: Planner!
 let full = try clock.measure { planner = try Planner(spec: spec, credentials: credentials) }
 let documentTime = clock.measure { _ = planner.desiredState(for: nodes[0].name) }
 let document = planner.desiredState(for: nodes[0].name)!
+// Encoded as the Watch stream sends it.
+var wireBytes = 0
+let wireTime = try clock.measure { wireBytes = try ControlService.watchEncoder().encode(document).count }
 
 // One pod added (an existing identity, on node 0), then one pod's label changed.
 var added = pods[0]
@@ -96,6 +100,7 @@ let figures: [(String, String)] = [
     ("node_document_ms", String(format: "%.2f", seconds(documentTime) * 1000)),
     ("node_document_peers", "\(document.peers.count)"), ("node_document_ipcache", "\(document.ipcache.count)"),
     ("node_document_rules", "\(document.policy.count)"),
+    ("node_document_json_bytes", "\(wireBytes)"), ("node_document_json_ms", String(format: "%.1f", seconds(wireTime) * 1000)),
     ("incremental_ms", String(format: "%.3f", max(seconds(addTime), seconds(labelTime)) * 1000)),
     ("pod_add_ms", String(format: "%.3f", seconds(addTime) * 1000)), ("pod_add_nodes", "\(changedAdd.count)"),
     ("label_change_ms", String(format: "%.3f", seconds(labelTime) * 1000)), ("label_change_nodes", "\(changedLabel.count)"),
