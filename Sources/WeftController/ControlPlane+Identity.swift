@@ -172,12 +172,7 @@ extension ControlPlane {
                 pending: [String: NodeCredentials] = [:]) throws(Failure) -> NodeCredentials {
         guard !isRevoked(node) else { throw Failure(kind: .permissionDenied, description: "node \(node) is revoked") }
         let key = issued.keyAgreementKey.x963Representation.base64EncodedString()
-        let owner = pending.first { $0.key != node && $0.value.keyAgreementPublicKey == key }?.key
-            ?? planner.credentials.first { $0.key != node && pending[$0.key] == nil && $0.value.keyAgreementPublicKey == key }?.key
-        if let owner {
-            throw Failure(kind: .invalidArgument, description: "the CSR's key-agreement key is registered to another node",
-                          logged: "key-agreement key of node \(owner)")
-        }
+        if let owner = keyOwner(key, except: node, pending: pending.mapValues(\.keyAgreementPublicKey)) { throw Self.keyTaken(by: owner) }
         let serial = "\(issued.certificate.serialNumber)"
         let old = persisted.certificates[node]
         // A renewal with the current certificate keeps it as `previous`; a retry with the
@@ -193,6 +188,18 @@ extension ControlPlane {
         persisted.certificates[node] = CertificateRecord(serial: serial, expires: issued.certificate.notValidAfter, previous: previous)
         (presented == nil ? metrics.certificatesIssued : metrics.certificatesRenewed).increment()
         return NodeCredentials(keyAgreementPublicKey: key, incarnation: incarnation)
+    }
+
+    /// The node other than `node` that holds key-agreement key `key` (base64 X9.63), in the
+    /// plan or in `pending` (node → key, recorded in this group but not planned yet).
+    func keyOwner(_ key: String, except node: String, pending: [String: String] = [:]) -> String? {
+        pending.first { $0.key != node && $0.value == key }?.key
+            ?? planner.credentials.first { $0.key != node && pending[$0.key] == nil && $0.value.keyAgreementPublicKey == key }?.key
+    }
+
+    static func keyTaken(by owner: String) -> Failure {
+        Failure(kind: .invalidArgument, description: "the CSR's key-agreement key is registered to another node",
+                logged: "key-agreement key of node \(owner)")
     }
 
     /// Counts a refused request and audits it within the refusal budget, with bounded

@@ -36,11 +36,19 @@ extension ControlPlane {
         return results[0]
     }
 
-    /// One group: admission and tokens first (a refused join changes nothing), then each
-    /// certificate recorded, then the plan, the state file and the agents' deltas once.
+    /// One group: admission, key ownership and tokens first (a refused join changes
+    /// nothing), then each certificate recorded, then the plan, the state file and the
+    /// agents' deltas once.
     private func commitJoins(_ joins: [CheckedJoin]) -> [JoinResult] {
         var results: [JoinResult?] = joins.map { join in
             do throws(Failure) { try admitJoin(join.node); return nil } catch { return .failure(error) }
+        }
+        // A key-agreement key another node holds (in the plan or earlier in this group) is
+        // refused before any token is spent.
+        var claimed: [String: String] = [:]
+        for index in joins.indices where results[index] == nil {
+            let join = joins[index], key = join.issued.keyAgreementKey.x963Representation.base64EncodedString()
+            if let owner = keyOwner(key, except: join.node, pending: claimed) { results[index] = .failure(Self.keyTaken(by: owner)) } else { claimed[join.node] = key }
         }
         let admitted = joins.indices.filter { results[$0] == nil }
         let spent = tokens.consume(admitted.map { (token: joins[$0].token, node: joins[$0].node) })

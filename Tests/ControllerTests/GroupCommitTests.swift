@@ -53,9 +53,11 @@ struct GroupCommitTests {
         joins.append(("unknown-node", "ghost", token31, try NodeIdentity(name: "ghost").certificateSigningRequestPEM()))
         // Two nodes with one key-agreement key: whichever is recorded first keeps it.
         let shared = P256.KeyAgreement.PrivateKey()
+        var sharedTokens: [String: String] = [:]
         for node in ["node-32", "node-33"] {
             let csr = try NodeIdentity(name: node, keyAgreementKey: shared).certificateSigningRequestPEM()
-            joins.append((node, node, try await plane.createToken(node: node, ttl: 300), csr))
+            sharedTokens[node] = try await plane.createToken(node: node, ttl: 300)
+            joins.append((node, node, sharedTokens[node]!, csr))
         }
         let outcomes = await Self.joinTogether(plane, joins)
 
@@ -76,6 +78,9 @@ struct GroupCommitTests {
         let store = try JoinTokens(path: dir + "/tokens.json")
         #expect(throws: Never.self) { try store.consume(token31, node: "node-31") }
         #expect(throws: PKIError.self) { try store.consume(token31, node: "node-31") }
+        // The node refused for the key kept its token too (checked before tokens are spent).
+        let loser = outcomes["node-32"] == .joined ? "node-33" : "node-32"
+        #expect(throws: Never.self) { try store.consume(sharedTokens[loser]!, node: loser) }
     }
 
     @Test("tokens: a group spent with one write, each result its own; a token another process wrote is seen without a restart")
