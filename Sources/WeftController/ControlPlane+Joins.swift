@@ -67,6 +67,8 @@ extension ControlPlane {
                 results[index] = .failure(error)
             }
         }
+        // A group with no join to record writes nothing (refused joins cost no disk I/O).
+        guard !updates.isEmpty else { return results.map { $0! } }
         do {
             let changed = try planner.setCredentials(updates.mapValues { Optional($0) })
             try save()

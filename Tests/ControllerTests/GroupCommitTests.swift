@@ -83,6 +83,28 @@ struct GroupCommitTests {
         #expect(throws: Never.self) { try store.consume(sharedTokens[loser]!, node: loser) }
     }
 
+    @Test("a flood of refused joins (bad tokens, unknown nodes) writes neither the state file nor the token store")
+    func refusedGroupsWriteNothing() async throws {
+        let dir = temporaryDirectory()
+        let plane = try ControlPlane(stateDirectory: dir, spec: Self.spec(nodes: 4))
+        defer { plane.close() }
+        _ = try await plane.createToken(node: "node-00", ttl: 300)
+        func version(_ file: String) throws -> [Int] {
+            let info = try FileManager.default.attributesOfItem(atPath: dir + "/" + file)
+            return [(info[.systemFileNumber] as? Int) ?? -1, (info[.size] as? Int) ?? -1,
+                    Int(((info[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0) * 1e6)]
+        }
+        let before = try (version("controller.json"), version("tokens.json"))
+        let joins = try (0..<40).map { i in
+            let node = i % 2 == 0 ? "node-00" : "ghost-\(i)"
+            return (label: "\(i)", node: node, token: "weft-join.0000000\(i % 10).00", csr: try NodeIdentity(name: node).certificateSigningRequestPEM())
+        }
+        let outcomes = await Self.joinTogether(plane, joins)
+        #expect(outcomes.count == 40 && outcomes.values.allSatisfy { $0 == .refused(.unauthenticated) })
+        #expect(try version("controller.json") == before.0, "controller.json was written for refused joins")
+        #expect(try version("tokens.json") == before.1, "tokens.json was written for refused joins")
+    }
+
     @Test("tokens: a group spent with one write, each result its own; a token another process wrote is seen without a restart")
     func tokenGroup() throws {
         let dir = temporaryDirectory()
