@@ -14,7 +14,7 @@ import WeftPlanner
 /// state changes: a peer gone, a quarantine entry) and the time from the spec update until
 /// each client has received its delta is measured. The cluster file's polling interval
 /// (0.5 s) is not included.
-func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: Int, setup: Double, clientRSS: Double) {
+func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: Int, setup: Double, clientRSS: Double, rssNow: Double) {
     let clock = ContinuousClock()
     let setupStart = clock.now
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-fanout-\(UUID().uuidString)").path
@@ -69,6 +69,9 @@ func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: I
         let parts = line.split(separator: " ")
         if parts.first == "arrival", parts.count == 2, let at = UInt64(parts[1]) { arrivals.append(Double(at &- start) / 1e9) }
     }
+    // Every client connected and watching, every delta delivered: the controller's memory
+    // now, beside the peak (which the snapshots waiting for flow-control credit set).
+    let rssNow = currentRSS()
     server.beginGracefulShutdown()
     await plane.endStreams()
     while let line = await lines.next() { if line.hasPrefix("rss ") { clientRSS = Double(line.dropFirst(4)) ?? 0 } }
@@ -76,7 +79,7 @@ func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: I
     serving.cancel()
     let sorted = arrivals.sorted()
     guard !sorted.isEmpty else { throw PlanError("no delta arrived") }
-    return (sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 99 / 100)], changed.count, setup, clientRSS)
+    return (sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 99 / 100)], changed.count, setup, clientRSS, rssNow)
 }
 
 /// The lines of a pipe, read on a thread of its own: a blocking read must not hold one of

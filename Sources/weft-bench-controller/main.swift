@@ -45,9 +45,14 @@ func seconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
-func peakRSS() -> Double {
+func currentRSS() -> Double { statusMB("VmRSS:") }
+
+func peakRSS() -> Double { statusMB("VmHWM:") }
+
+/// A memory figure of /proc/self/status, in MB.
+func statusMB(_ field: String) -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
           let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
     return kb / 1024
 }
@@ -109,5 +114,6 @@ let figures: [(String, String)] = [
     // rss_mb: the controller's peak over both phases (this process; the clients run apart).
     ("rss_mb", String(format: "%.1f", peakRSS())), ("planning_rss_mb", String(format: "%.1f", planningRSS)),
     ("fanout_clients_rss_mb", String(format: "%.1f", fan.clientRSS)),
+    ("fanout_controller_rss_after_mb", String(format: "%.1f", fan.rssNow)),
 ]
 print("{" + figures.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",") + "}")
