@@ -55,7 +55,11 @@ public final class JoinTokens: @unchecked Sendable {
             guard flock(fd, LOCK_EX) == 0 else { throw PKIError("cannot lock \(path).lock") }
             defer { flock(fd, LOCK_UN) }
             try reload()
-            return try body()
+            do { return try body() } catch {
+                // What `body` changed in memory may not be on disk: reread it next time.
+                seen = nil
+                throw error
+            }
         }
     }
 
