@@ -110,10 +110,7 @@ public final class NetlinkSocket: @unchecked Sendable {
     /// interrupted (NLM_F_DUMP_INTR: the table changed while it was read) is restarted, so
     /// callers never see a torn view.
     public func dumpMessages(_ request: Request) throws(NetlinkError) -> [Message] {
-        try streamDump(request, into: [Message]()) { messages, message in
-            // Copied out of the receive buffer: a slice would pin the whole buffer.
-            messages.append(Message(header: message.header, payload: ArraySlice(Array(message.payload))))
-        }
+        try streamDump(request, into: [Message]()) { $0.append($1.detached) }
     }
 
     static let dumpAttempts = 16
@@ -162,7 +159,7 @@ public final class NetlinkSocket: @unchecked Sendable {
     private func exchange(_ request: Request, until isLast: (Message) -> Bool) throws(NetlinkError) -> [Message] {
         var collected: [Message] = []
         try exchange(request) { (message: Message) throws(NetlinkError) -> Bool in
-            collected.append(Message(header: message.header, payload: ArraySlice(Array(message.payload))))
+            collected.append(message.detached)
             return isLast(message)
         }
         return collected
@@ -275,7 +272,7 @@ public final class NetlinkSocket: @unchecked Sendable {
     public func receive() throws(NetlinkError) -> [Message] {
         lock.lock()
         defer { lock.unlock() }
-        return try receiveBatch(operation: "receive events").map { Message(header: $0.header, payload: ArraySlice(Array($0.payload))) }
+        return try receiveBatch(operation: "receive events").map(\.detached)
     }
 
     // MARK: - Syscalls

@@ -32,6 +32,10 @@ public struct Message: Sendable {
     }
 
     public static func split(_ buffer: [UInt8]) throws(WireError) -> [Message] { try split(buffer[...]) }
+
+    /// This message with its payload copied out of the buffer it came in: one kept past
+    /// the next receive must not pin the socket's whole 256 KiB receive buffer.
+    public var detached: Message { Message(header: header, payload: ArraySlice(Array(payload))) }
 }
 
 /// Builds one request message: header, family header, attributes. The length is filled in
