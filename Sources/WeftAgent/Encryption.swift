@@ -152,12 +152,12 @@ public enum XfrmChange: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Whether an observed XFRM object is Weft's: its reqid (a policy's template reqid) is in
-/// Weft's range.
 /// `a + b`, sharing the storage of the one that is not empty when the other is: XFRM changes
 /// are large values, and the first programming of 5,000 peers has 20,000 of them.
 func joined<T>(_ a: [T], _ b: [T]) -> [T] { b.isEmpty ? a : a.isEmpty ? b : a + b }
 
+/// Whether an observed XFRM object is Weft's: its reqid (a policy's template reqid) is in
+/// Weft's range.
 func isWeftReqid(_ reqid: UInt32) -> Bool { reqid & 0xff00_0000 == Ownership.nexthopIDBase }
 
 /// Weft's SAs and policies in the kernel (by reqid), keyed as the diff compares them; the
