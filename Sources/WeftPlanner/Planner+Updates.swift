@@ -91,9 +91,10 @@ extension Planner {
     /// Several nodes' credentials at once (a group of joins): one topology re-plan for all.
     /// A nil value removes the node's credentials.
     public mutating func setCredentials(_ changes: [String: NodeCredentials?]) throws(PlanError) -> Set<String> {
+        // O(changes) when nothing changes (a renewal with the same key and incarnation).
+        guard changes.contains(where: { credentials[$0.key] != $0.value }) else { return [] }
         var updated = credentials
         for (node, credential) in changes { updated[node] = credential }
-        guard updated != credentials else { return [] }
         // Credentials only shape the topology (peer rows, who is active): pods, identities
         // and policy stay, so a join costs O(nodes), not a re-plan of every pod.
         var allocations = allocations
