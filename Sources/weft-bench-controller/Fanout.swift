@@ -31,18 +31,9 @@ func fanout(clients: Int) async throws -> (p50: Double, p99: Double, affected: I
     // The nodes join as a booting cluster's agents do: many at once (64 in flight).
     let tokens = try await plane.createTokens(nodes: nodes.map(\.name), ttl: 600)
     let keys = nodes.map { NodeIdentity(name: $0.name) }
-    let identities = try await withThrowingTaskGroup(of: (Int, String).self) { group in
-        var certificates = [String](repeating: "", count: keys.count)
-        for (i, identity) in keys.enumerated() {
-            if i >= 64, let (done, pem) = try await group.next() { certificates[done] = pem }
-            let token = tokens[i]
-            group.addTask {
-                let certificate = try await plane.join(node: identity.name, token: token, csrPEM: try identity.certificateSigningRequestPEM(), incarnation: "1")
-                return (i, try certificate.serializeAsPEM().pemString)
-            }
-        }
-        for try await (done, pem) in group { certificates[done] = pem }
-        return Array(zip(keys, certificates))
+    let requests = try keys.enumerated().map { i, key in JoinRequest(node: key.name, token: tokens[i], csr: try key.certificateSigningRequestPEM()) }
+    let identities = try await joinConcurrently(plane, requests, inFlight: 64).enumerated().map { i, certificate in
+        (keys[i], try certificate.serializeAsPEM().pemString)
     }
     let server = try ControlServer(plane: plane, nodeListen: ("127.0.0.1", 0), joinListen: ("127.0.0.1", 0))
     let serving = Task { try await server.serve() }

@@ -3,6 +3,7 @@ import WeftController
 import WeftModel
 import WeftPKI
 import WeftPlanner
+import X509
 
 /// Joins at scale: `count` nodes, each with a join token made beforehand (the operator's
 /// step, timed apart), join the controller with `concurrency` joins in flight, as a
@@ -24,18 +25,29 @@ func joins(count: Int, concurrency: Int) async throws -> (tokens: Double, joins:
     let tokenTime = try await clock.measure {
         for node in nodes { tokens.append(try await plane.createToken(node: node.name, ttl: 600)) }
     }
-    let requests = try nodes.map { (node: $0.name, csr: try NodeIdentity(name: $0.name).certificateSigningRequestPEM()) }
-    let joinTime = try await clock.measure {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for (i, request) in requests.enumerated() {
-                if i >= concurrency { try await group.next() }
-                let token = tokens[i]
-                group.addTask { _ = try await plane.join(node: request.node, token: token, csrPEM: request.csr, incarnation: "1") }
-            }
-            try await group.waitForAll()
-        }
+    let requests = try nodes.enumerated().map { i, node in
+        JoinRequest(node: node.name, token: tokens[i], csr: try NodeIdentity(name: node.name).certificateSigningRequestPEM())
     }
+    let joinTime = try await clock.measure { _ = try await joinConcurrently(plane, requests, inFlight: concurrency) }
     let joined = await plane.status().nodes.filter(\.joined).count
     guard joined == count else { throw PlanError("\(joined) of \(count) nodes joined") }
     return (seconds(tokenTime), seconds(joinTime))
+}
+
+struct JoinRequest: Sendable {
+    var node: String, token: String, csr: String
+}
+
+/// Joins every request with `inFlight` joins at a time, as a booting cluster's agents do;
+/// returns the certificates in the requests' order.
+func joinConcurrently(_ plane: ControlPlane, _ requests: [JoinRequest], inFlight: Int) async throws -> [Certificate] {
+    try await withThrowingTaskGroup(of: (Int, Certificate).self) { group in
+        var certificates: [Certificate?] = Array(repeating: nil, count: requests.count)
+        for (i, request) in requests.enumerated() {
+            if i >= inFlight, let (done, certificate) = try await group.next() { certificates[done] = certificate }
+            group.addTask { (i, try await plane.join(node: request.node, token: request.token, csrPEM: request.csr, incarnation: "1")) }
+        }
+        for try await (done, certificate) in group { certificates[done] = certificate }
+        return certificates.map { $0! }
+    }
 }
