@@ -54,14 +54,21 @@ let package = Package(
         .target(name: "WeftFiles"),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
         .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", "WeftFiles", .product(name: "Crypto", package: "swift-crypto")]),
-        .executableTarget(name: "weft-agent", dependencies: ["WeftAgent", "WeftModel", "WeftPKI", "WeftFiles", "WeftControlAPI",
-                                                             .product(name: "GRPCCore", package: "grpc-swift-2"),
-                                                             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
-                                                             .product(name: "X509", package: "swift-certificates"),
+        // weft-agent run: the daemon as Services in a ServiceGroup (sources, reconcile loop,
+        // kernel events, renewal, acknowledgements, metrics).
+        .target(name: "WeftAgentDaemon", dependencies: ["WeftAgent", "WeftModel", "WeftPKI", "WeftFiles", "WeftControlAPI", "WeftMetrics", "Netlink",
+                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
+                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                                                        .product(name: "X509", package: "swift-certificates"),
+                                                        .product(name: "Crypto", package: "swift-crypto"),
+                                                        .product(name: "Logging", package: "swift-log"),
+                                                        .product(name: "NIOPosix", package: "swift-nio"),
+                                                        .product(name: "Prometheus", package: "swift-prometheus"),
+                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                        .product(name: "UnixSignals", package: "swift-service-lifecycle")]),
+        .executableTarget(name: "weft-agent", dependencies: ["WeftAgentDaemon", "WeftAgent",
                                                              .product(name: "Crypto", package: "swift-crypto"),
-                                                             .product(name: "Logging", package: "swift-log"),
-                                                             "WeftMetrics",
-                                                             .product(name: "Prometheus", package: "swift-prometheus")]),
+                                                             .product(name: "Logging", package: "swift-log")]),
 
         // The controller's pure computation: cluster spec → per-node desired state, incremental.
         .target(name: "WeftPlanner", dependencies: ["WeftModel"]),
@@ -70,7 +77,8 @@ let package = Package(
                                                     .product(name: "NIOCore", package: "swift-nio"),
                                                     .product(name: "NIOPosix", package: "swift-nio"),
                                                     .product(name: "NIOHTTP1", package: "swift-nio"),
-                                                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
+                                                    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                                                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         // Cluster CA, node certificates from CSRs, join tokens, the signed audit log.
         .target(name: "WeftPKI", dependencies: ["WeftFiles", .product(name: "Crypto", package: "swift-crypto"),
                                                 .product(name: "X509", package: "swift-certificates"),
@@ -114,10 +122,11 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Netlink", "WeftCtlKit", "BPF", "WeftAgent", "WeftModel", "WeftTestSupport",
-                           .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["Netlink", "WeftCtlKit", "BPF", "WeftAgent", "WeftAgentDaemon", "WeftModel", "WeftTestSupport",
+                           .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftModel", "Netlink", "WeftTestSupport",
+        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftAgentDaemon", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",
                                                             "WeftControlAPI", "WeftMetrics", "WeftFiles",

@@ -1,8 +1,14 @@
+import WeftAgentDaemon
+
 /// `weft-agent apply`: reconcile once, print every change and a summary; exit 1 if any
 /// change failed.
 func apply(_ options: Options) throws -> Int32 {
-    let state = try options.readDesiredState()
-    let reconciler = try options.reconciler()
+    guard case .file(let path, let keyFile) = options.configuration.source else {
+        throw UsageError(message: "apply takes --desired FILE (the controller's state is for `run`)")
+    }
+    let state = try DesiredStateFile.load(path)
+    let reconciler = try options.configuration.makeReconciler(privateKey: try AgentConfiguration.privateKey(file: keyFile),
+                                                             dryRun: options.dryRun)
     let report = options.dryRun ? try reconciler.plan(state) : try reconciler.apply(state)
     if let device = report.device { print(device) }
     for change in report.xfrmChanges where !change.description.hasPrefix("delete") { print(change) }

@@ -12,12 +12,21 @@
 // --key: this node's P-256 key-agreement private key (PEM), needed when peers encrypt.
 // --bpf: directory with weft_uplink.o and weft_overlay.o (scripts/build-bpf); with it the
 //        trust filters are attached and their maps (pinned under --pin-root) filled.
+// The daemon itself is `AgentDaemon` (Sources/WeftAgentDaemon); this file only parses.
 import Foundation
 
 func fail(_ message: String, status: Int32) -> Never {
     FileHandle.standardError.write(Data("weft-agent: \(message)\n".utf8))
     exit(status)
 }
+
+// A supervisor may have blocked SIGTERM/SIGINT before starting us (the mask is
+// inherited): unblock them, or a graceful stop would never be noticed.
+var unblocked = sigset_t()
+sigemptyset(&unblocked)
+sigaddset(&unblocked, SIGTERM)
+sigaddset(&unblocked, SIGINT)
+sigprocmask(SIG_UNBLOCK, &unblocked, nil)
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 let command = arguments.isEmpty ? "" : arguments.removeFirst()
@@ -28,7 +37,8 @@ guard command == "apply" || command == "run" else { fail(Options.usage, status: 
 let options: Options
 do { options = try Options(arguments) } catch { fail("\(error)\n\(Options.usage)", status: 2) }
 do {
-    exit(command == "apply" ? try apply(options) : try run(options))
+    if command == "apply" { exit(try apply(options)) }
+    try await run(options)
 } catch {
     fail("\(error)", status: 1)
 }

@@ -1,36 +1,36 @@
 import Foundation
 import Prometheus
-import WeftAgent
-import WeftMetrics
 
-/// The agent's Prometheus metrics and health, served on 127.0.0.1 (`--metrics-port`):
+/// The agent's Prometheus metrics and health, served on 127.0.0.1 (`--metrics-port`) by a
+/// `MetricsService`:
 /// `GET /metrics` (text exposition format) and `GET /healthz` (200 while the reconcile
 /// loop is alive, 503 when it has not come round for three resync periods).
-final class AgentMetrics: @unchecked Sendable {
-    let registry = PrometheusCollectorRegistry()
-    let reconciles: Counter
-    let reconcileFailures: Counter
-    let kernelWrites: Counter
-    let failedChanges: Counter
-    let refusedChanges: Counter
-    let softExpiries: Counter
-    let hardExpiries: Counter
-    let desiredRevision: Gauge
-    let appliedRevision: Gauge
-    let reconcileSeconds: Gauge
+public final class AgentMetrics: @unchecked Sendable {
+    public let registry = PrometheusCollectorRegistry()
+    public let reconciles: Counter
+    public let reconcileFailures: Counter
+    public let kernelWrites: Counter
+    public let failedChanges: Counter
+    public let refusedChanges: Counter
+    public let softExpiries: Counter
+    public let hardExpiries: Counter
+    public let desiredRevision: Gauge
+    public let desiredRefused: Counter
+    public let appliedRevision: Gauge
+    public let reconcileSeconds: Gauge
     // Controller mode (docs/operations.md#metrics).
-    let controllerConnected: Gauge
-    let controllerSnapshots: Counter
-    let controllerDeltas: Counter
-    let controllerReconnects: Counter
-    let acksFailed: Counter
-    let certificateExpiry: Gauge
+    public let controllerConnected: Gauge
+    public let controllerSnapshots: Counter
+    public let controllerDeltas: Counter
+    public let controllerReconnects: Counter
+    public let acksFailed: Counter
+    public let certificateExpiry: Gauge
     private let lock = NSLock()
     private var lastLoop = Date()
     private var verdicts: [String: (packets: UInt64, counter: Counter)] = [:]
     private let staleAfter: TimeInterval
 
-    init(resync: TimeInterval) {
+    public init(resync: TimeInterval) {
         func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
             MetricNameDescriptor(namespace: "weft", subsystem: "agent", metricName: metric, unitName: unit, helpText: help)
         }
@@ -42,6 +42,7 @@ final class AgentMetrics: @unchecked Sendable {
         softExpiries = registry.makeCounter(descriptor: name("sa_soft_expiries", "total", "SAs that reached their soft limit (rotation due)"))
         hardExpiries = registry.makeCounter(descriptor: name("sa_hard_expiries", "total", "SAs the kernel deleted at their hard limit"))
         desiredRevision = registry.makeGauge(descriptor: name("desired", "revision", "Revision of the desired state last loaded"))
+        desiredRefused = registry.makeCounter(descriptor: name("desired_refused", "total", "Desired states refused (malformed or invalid); the previous one stays"))
         appliedRevision = registry.makeGauge(descriptor: name("applied", "revision", "Revision last applied without failures"))
         reconcileSeconds = registry.makeGauge(descriptor: name("last_reconcile", "seconds", "Duration of the last reconcile"))
         controllerConnected = registry.makeGauge(descriptor: name("controller_connected", "", "1 while the watch stream from the controller is open"))
@@ -53,13 +54,13 @@ final class AgentMetrics: @unchecked Sendable {
         staleAfter = max(3 * resync, 10)
     }
 
-    func loopAlive() {
+    public func loopAlive() {
         lock.lock(); defer { lock.unlock() }
         lastLoop = Date()
     }
 
     /// Mirrors the filters' per-verdict packet counters (kernel counters only grow).
-    func record(verdicts latest: [(reason: String, packets: UInt64, bytes: UInt64)]) {
+    public func record(verdicts latest: [(reason: String, packets: UInt64, bytes: UInt64)]) {
         lock.lock(); defer { lock.unlock() }
         for verdict in latest {
             let entry = verdictCounter(verdict.reason)
@@ -76,13 +77,9 @@ final class AgentMetrics: @unchecked Sendable {
         return (0, counter)
     }
 
-    private var healthy: Bool {
+    /// nil while the reconcile loop comes round; otherwise why not (`/healthz`).
+    public var unhealthy: String? {
         lock.lock(); defer { lock.unlock() }
-        return Date().timeIntervalSince(lastLoop) < staleAfter
-    }
-
-    /// Serves /metrics and /healthz on 127.0.0.1:`port`.
-    func serve(port: UInt16) throws {
-        try MetricsEndpoint(registry: registry, health: { [self] in healthy ? nil : "reconcile loop stalled" }).serve(host: "127.0.0.1", port: port)
+        return Date().timeIntervalSince(lastLoop) < staleAfter ? nil : "reconcile loop stalled"
     }
 }
