@@ -79,9 +79,9 @@ do {
                           adminSocket: options.adminSocketPath)
     }
     let server = try makeServer()
-    try MetricsEndpoint(registry: plane.metrics.registry, health: { nil })
-        .serve(host: options.metricsListen.host, port: UInt16(options.metricsListen.port))
     let services: [any Service] = [
+        try MetricsService(endpoint: MetricsEndpoint(registry: plane.metrics.registry, health: { nil }),
+                           host: options.metricsListen.host, port: UInt16(options.metricsListen.port)),
         ServerService(server: server, make: makeServer, plane: plane, logger: logger),
         ClusterSourceService(source: ClusterFileSource(path: options.cluster), plane: plane, logger: logger),
         RotationTimer(plane: plane, logger: logger),

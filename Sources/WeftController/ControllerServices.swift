@@ -2,25 +2,24 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
-import WeftController
 
 /// The gRPC listeners, under a server certificate renewed before it expires
 /// (`ControlServer.serveRenewing`), stopped gracefully on shutdown.
-struct ServerService: Service {
+public struct ServerService: Service {
     let server: ControlServer
     let make: @Sendable () throws -> ControlServer
     let plane: ControlPlane
     let logger: Logger
     private let state = NIOLockedValueBox<(current: ControlServer?, stopping: Bool)>((nil, false))
 
-    init(server: ControlServer, make: @escaping @Sendable () throws -> ControlServer, plane: ControlPlane, logger: Logger) {
+    public init(server: ControlServer, make: @escaping @Sendable () throws -> ControlServer, plane: ControlPlane, logger: Logger) {
         self.server = server
         self.make = make
         self.plane = plane
         self.logger = logger
     }
 
-    func run() async throws {
+    public func run() async throws {
         let state = state, logger = logger
         try await withGracefulShutdownHandler {
             try await ControlServer.serveRenewing(first: server, make: make, current: { server in
@@ -42,12 +41,18 @@ struct ServerService: Service {
 
 /// Feeds the plane from a cluster source (the cluster file today): every event is
 /// applied; a refused state is logged with all its problems and the previous one stays.
-struct ClusterSourceService: Service {
+public struct ClusterSourceService: Service {
     let source: any ClusterSource
     let plane: ControlPlane
     let logger: Logger
 
-    func run() async throws {
+    public init(source: any ClusterSource, plane: ControlPlane, logger: Logger) {
+        self.source = source
+        self.plane = plane
+        self.logger = logger
+    }
+
+    public func run() async throws {
         for await event in source.events().cancelOnGracefulShutdown() {
             do {
                 let changed = try await plane.apply(event)
@@ -64,11 +69,16 @@ struct ClusterSourceService: Service {
 /// `encryption.rotationSeconds` since the last one, counted across restarts and following
 /// live changes of the interval). A rotation still waiting for acknowledgements is not
 /// restarted.
-struct RotationTimer: Service {
+public struct RotationTimer: Service {
     let plane: ControlPlane
     let logger: Logger
 
-    func run() async throws {
+    public init(plane: ControlPlane, logger: Logger) {
+        self.plane = plane
+        self.logger = logger
+    }
+
+    public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             guard !Task.isShuttingDownGracefully else { return }
