@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
     ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
@@ -66,13 +67,14 @@ let package = Package(
                                                         .product(name: "Prometheus", package: "swift-prometheus"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                         .product(name: "UnixSignals", package: "swift-service-lifecycle")]),
-        .executableTarget(name: "weft-agent", dependencies: ["WeftAgentDaemon", "WeftAgent",
+        .executableTarget(name: "weft-agent", dependencies: ["WeftAgentDaemon", "WeftAgent", "WeftMetrics",
+                                                             .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                              .product(name: "Crypto", package: "swift-crypto"),
                                                              .product(name: "Logging", package: "swift-log")]),
 
         // The controller's pure computation: cluster spec → per-node desired state, incremental.
         .target(name: "WeftPlanner", dependencies: ["WeftModel"]),
-        // The daemons' /metrics and /healthz endpoint.
+        // What both daemons share: the /metrics and /healthz endpoint (and its Service), stop signals.
         .target(name: "WeftMetrics", dependencies: [.product(name: "Prometheus", package: "swift-prometheus"),
                                                     .product(name: "NIOCore", package: "swift-nio"),
                                                     .product(name: "NIOPosix", package: "swift-nio"),
@@ -102,6 +104,7 @@ let package = Package(
                                                        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel", "WeftMetrics", "WeftFiles",
+                                                                  .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                                   .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                                   .product(name: "Logging", package: "swift-log"),
                                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),

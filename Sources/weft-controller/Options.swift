@@ -1,18 +1,43 @@
-struct ControllerOptions {
-    var cluster = ""
+import ArgumentParser
+
+/// `weft-controller run`'s options.
+struct ControllerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The cluster file (YAML, docs/cluster-file.md); watched, a valid change is planned and pushed.", valueName: "FILE"))
+    var cluster: String
+
+    @Option(name: .customLong("state-dir"), help: ArgumentHelp("CA, tokens, audit log, allocations.", valueName: "DIR"))
     var stateDirectory = "/var/lib/weft-controller"
-    var listen: (host: String, port: Int) = ("0.0.0.0", 7443)
-    var joinListen: (host: String, port: Int) = ("0.0.0.0", 7444)
-    /// Addresses agents use to reach the controller: they go into its server certificate.
-    var advertise = ["127.0.0.1"]
-    /// /metrics and /healthz (Prometheus, probes).
-    var metricsListen: (host: String, port: Int) = ("0.0.0.0", 9465)
-    /// The operator's socket (weftctl status | revoke | rotate); default under the state dir.
+
+    @Option(help: ArgumentHelp("The node listener (mTLS): watch, ack, renew.", valueName: "HOST:PORT"))
+    var listen = "0.0.0.0:7443"
+
+    @Option(name: .customLong("join-listen"), help: ArgumentHelp("The join listener (TLS; a token proves the node).", valueName: "HOST:PORT"))
+    var joinListen = "0.0.0.0:7444"
+
+    @Option(help: ArgumentHelp("Addresses and DNS names agents dial, comma-separated (they go into the server certificate).", valueName: "IP|NAME[,...]"))
+    var advertise = "127.0.0.1"
+
+    @Option(name: .customLong("metrics-listen"), help: ArgumentHelp("/metrics and /healthz.", valueName: "HOST:PORT"))
+    var metricsListen = "0.0.0.0:9465"
+
+    @Option(name: .customLong("admin-socket"), help: ArgumentHelp("The operator's Unix socket for weftctl status | revoke | rotate | token (default STATE_DIR/admin/admin.sock, 0600 in a 0700 directory).", valueName: "PATH"))
     var adminSocket: String?
 
+    func validate() throws {
+        for (flag, text) in [("--listen", listen), ("--join-listen", joinListen), ("--metrics-listen", metricsListen)] {
+            _ = try Self.endpoint(flag, text)
+        }
+        guard !advertise.split(separator: ",").isEmpty else { throw ValidationError("--advertise needs at least one address or name") }
+    }
+
+    var listenEndpoint: (host: String, port: Int) { try! Self.endpoint("--listen", listen) }
+    var joinListenEndpoint: (host: String, port: Int) { try! Self.endpoint("--join-listen", joinListen) }
+    var metricsEndpoint: (host: String, port: Int) { try! Self.endpoint("--metrics-listen", metricsListen) }
+
+    var advertised: [String] { advertise.split(separator: ",").map(String.init) }
     /// --advertise entries that are IPv4 addresses (certificate IP SANs) and names (DNS SANs).
-    var advertisedAddresses: [String] { advertise.filter(Self.isIPv4) }
-    var advertisedNames: [String] { ["weft-controller", "localhost"] + advertise.filter { !Self.isIPv4($0) } }
+    var advertisedAddresses: [String] { advertised.filter(Self.isIPv4) }
+    var advertisedNames: [String] { ["weft-controller", "localhost"] + advertised.filter { !Self.isIPv4($0) } }
     var adminSocketPath: String { adminSocket ?? stateDirectory + "/admin/admin.sock" }
 
     static func isIPv4(_ text: String) -> Bool {
@@ -20,33 +45,10 @@ struct ControllerOptions {
         return parts.count == 4 && parts.allSatisfy { UInt8($0) != nil }
     }
 
-    struct UsageError: Error, CustomStringConvertible { var description: String }
-
-    init(_ arguments: [String]) throws {
-        var rest = arguments[...]
-        func value(_ flag: String) throws -> String {
-            guard let next = rest.popFirst() else { throw UsageError(description: "\(flag) needs a value") }
-            return next
+    static func endpoint(_ flag: String, _ text: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
+            throw ValidationError("\(flag) takes HOST:PORT, not \"\(text)\"")
         }
-        func endpoint(_ flag: String) throws -> (String, Int) {
-            let text = try value(flag)
-            guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65_535).contains(port) else {
-                throw UsageError(description: "\(flag) takes HOST:PORT, not \"\(text)\"")
-            }
-            return (String(text[..<colon]), port)
-        }
-        while let argument = rest.popFirst() {
-            switch argument {
-            case "--cluster": cluster = try value(argument)
-            case "--state-dir": stateDirectory = try value(argument)
-            case "--listen": listen = try endpoint(argument)
-            case "--join-listen": joinListen = try endpoint(argument)
-            case "--advertise": advertise = try value(argument).split(separator: ",").map(String.init)
-            case "--metrics-listen": metricsListen = try endpoint(argument)
-            case "--admin-socket": adminSocket = try value(argument)
-            default: throw UsageError(description: "unknown argument \"\(argument)\"")
-            }
-        }
-        guard !cluster.isEmpty else { throw UsageError(description: "--cluster FILE is required") }
+        return (String(text[..<colon]), port)
     }
 }
