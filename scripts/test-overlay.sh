@@ -201,9 +201,33 @@ BPFFS=$TMP/bpffs
 mkdir -p "$BPFFS" && mount -t bpf bpf "$BPFFS"
 trap 'umount "$BPFFS" 2>/dev/null; cleanup' EXIT
 for n in "${NODES[@]}"; do BPF_ARGS[$n]="--bpf .build/bpf --pin-root $BPFFS/node$n"; done
+# An operator's tc filters, installed before Weft's at tc's first place (pref 1 handle 1,
+# where agents before 2026-12 attached) on node3's uplink0 and weft0: a program that is not
+# Weft's (bpf/test/weft_test_mark.c; with its map at zero it only hands packets on). They
+# must survive every apply below; Weft's filters sit at their own place, pref/handle 0x5746.
+WEFT_PREF=$((0x5746))
+optc() { ip netns exec "$(node 3)" env TC_BPF_MNT="$BPFFS" tc "$@"; }
+prog_at() {  # prog_at DEV PREF FIELD -> the id or name of the program at that pref on ingress
+  optc -j filter show dev "$1" ingress pref "$2" 2>/dev/null | jq -r ".[] | .options.prog.$3 // empty"
+}
+for dev in uplink0 weft0; do
+  optc qdisc add dev "$dev" clsact 2>/dev/null
+  optc filter add dev "$dev" ingress pref 1 handle 1 bpf da obj .build/bpf/weft_test_mark.o sec tc \
+    || fail "overlay: cannot install the operator's filter on node3 $dev"
+done
+operator_ids() { echo "$(prog_at uplink0 1 id) $(prog_at weft0 1 id)"; }
+operators=$(operator_ids)
+# node2 as an earlier agent left it: Weft's uplink program at pref 1 handle 1. The apply
+# below moves it to Weft's own place.
+ip netns exec "$(node 2)" env TC_BPF_MNT="$BPFFS" tc qdisc add dev uplink0 clsact 2>/dev/null
+ip netns exec "$(node 2)" env TC_BPF_MNT="$BPFFS" tc filter add dev uplink0 ingress pref 1 handle 1 bpf da obj .build/bpf/weft_uplink.o sec tc \
+  || fail "overlay: cannot install a legacy Weft filter on node2"
 ids='"ipcache":[{"cidr":"10.244.1.10/32","identity":100},{"cidr":"10.244.1.11/32","identity":101},{"cidr":"10.244.2.10/32","identity":200},{"cidr":"10.244.2.11/32","identity":201},{"cidr":"10.244.3.10/32","identity":300},{"cidr":"10.244.3.11/32","identity":301}]'
 policy3="$ids,\"policy\":[{\"source\":100,\"destination\":300,\"proto\":\"icmp\",\"port\":0},{\"source\":200,\"destination\":300,\"proto\":\"icmp\",\"port\":0}],\"quarantined\":[]"
 out1=$(apply 1 0 "$ids,\"policy\":[],\"quarantined\":[]"); apply 2 0 "$ids,\"policy\":[],\"quarantined\":[]" >/dev/null
+legacy=$(ip netns exec "$(node 2)" tc -j filter show dev uplink0 ingress | jq -r '[.[] | select(.options.prog) | "\(.pref):\(.options.prog.name)"] | join(" ")')
+[ "$legacy" = "$((0x5746)):weft_uplink_ing" ] && pass "overlay: node2's Weft filter left at pref 1 handle 1 by an earlier agent was moved to Weft's place" \
+  || fail "overlay: node2's uplink filters after the apply: $legacy"
 out3=$(apply 3 0 "$policy3")
 counter() {  # counter NODE INDEX -> packets summed over CPUs
   bpftool -j map lookup pinned "$BPFFS/node$1/weft_counters" key "$2" 0 0 0 2>/dev/null |
@@ -248,6 +272,26 @@ if echo "$view" | jq -e --argjson p "$policy" '(.attached | map(.dev + ":" + .na
 else
   fail "overlay: weftctl bpf: $view"
 fi
+
+if [ "$(operator_ids)" = "$operators" ] && [ "$operators" != " " ] && [ "$(prog_at uplink0 $WEFT_PREF name)" = weft_uplink_ing ] \
+   && [ "$(prog_at weft0 $WEFT_PREF name)" = weft_overlay_in ]; then
+  pass "overlay: the operator's tc filters at pref 1 handle 1 on node3 survived every apply (ids $operators); Weft's sit at pref $WEFT_PREF"
+else
+  fail "overlay: operator's filters before/after: '$operators' / '$(operator_ids)'; Weft's: $(prog_at uplink0 $WEFT_PREF name) $(prog_at weft0 $WEFT_PREF name)"
+fi
+# An operator's program at Weft's own place: refused by name, not replaced.
+optc filter del dev uplink0 ingress pref $WEFT_PREF handle 0x5746 bpf
+optc filter add dev uplink0 ingress pref $WEFT_PREF handle 0x5746 bpf da obj .build/bpf/weft_test_mark.o sec tc
+taken=$(prog_at uplink0 $WEFT_PREF id)
+refused=$(apply 3 0 "$ids,\"policy\":[],\"quarantined\":[]")
+if [[ $refused == *"which is not ours; refusing to replace it" ]] && [ -n "$taken" ] && [ "$(prog_at uplink0 $WEFT_PREF id)" = "$taken" ]; then
+  pass "overlay: an operator's program at Weft's own tc place is refused, not replaced (\"${refused##*: tc }\")"
+else
+  fail "overlay: an operator's program at Weft's tc place: '$refused', id $taken -> $(prog_at uplink0 $WEFT_PREF id)"
+fi
+optc filter del dev uplink0 ingress pref $WEFT_PREF handle 0x5746 bpf
+apply 3 0 "$policy3" >/dev/null
+[ "$(prog_at uplink0 $WEFT_PREF name)" = weft_uplink_ing ] || fail "overlay: Weft's uplink filter did not come back on node3"
 
 # --- weft-agent run: repair within a second, reload on file change, refuse a bad file ---
 f=$(desired 1)

@@ -3,10 +3,12 @@ import CBPF
 import Glibc
 #endif
 
-/// A tc classifier attached in direct-action mode to an interface's ingress (clsact), like
-/// `tc qdisc add dev X clsact; tc filter add dev X ingress bpf da …`. Attaching replaces a
-/// program already at the same handle and priority, so a restarted agent swaps its program
-/// in place without a window where none is attached.
+/// A tc classifier attached in direct-action mode to an interface's ingress (clsact) at one
+/// handle and priority, like `tc qdisc add dev X clsact; tc filter add dev X ingress pref P
+/// handle H bpf da …`. Attaching replaces a program already there only when the caller
+/// says it owns it (so a restarted agent swaps its own program in place, without a window
+/// where none is attached, and never anyone else's); filters at other handles and
+/// priorities are never touched.
 ///
 /// libbpf talks rtnetlink in the calling thread's network namespace: call this inside
 /// `NetworkNamespace.run` for another namespace.
@@ -15,19 +17,25 @@ public struct TCAttachment: Hashable, Sendable {
     public var handle: UInt32
     public var priority: UInt32
 
-    public init(ifindex: Int32, handle: UInt32 = 1, priority: UInt32 = 1) {
+    public init(ifindex: Int32, handle: UInt32, priority: UInt32) {
         self.ifindex = ifindex
         self.handle = handle
         self.priority = priority
     }
 
     /// Attaches `programFD` unless a program with the same instructions (same tag) is
-    /// already attached there; returns whether it wrote anything.
+    /// already attached there; returns whether it wrote anything. A different program
+    /// there is replaced only when `owned(name)` says it is the caller's; otherwise this
+    /// throws and leaves it attached.
     @discardableResult
-    public func attachIngress(programFD: Int32) throws -> Bool {
+    public func attachIngress(programFD: Int32, replacingOnly owned: (String) -> Bool) throws -> Bool {
         try withIngressHook { hook in
-            if let attached = attachedProgram(hook), Self.info(of: attached.fd)?.tag == Self.info(of: programFD)?.tag {
-                return false
+            if let attached = attachedProgram(hook) {
+                let present = Self.info(of: attached.fd)
+                if present?.tag == Self.info(of: programFD)?.tag { return false }
+                guard let name = present?.name, owned(name) else {
+                    throw PlaceTaken(attachment: self, programID: attached.id, programName: present?.name ?? "?")
+                }
             }
             let created = bpf_tc_hook_create(hook)
             if created != 0 && created != -EEXIST { throw BPFError("create clsact on ifindex \(ifindex)", errno: created) }
@@ -39,9 +47,27 @@ public struct TCAttachment: Hashable, Sendable {
                 opts.pointee.flags = UInt32(BPF_TC_F_REPLACE.rawValue)
                 return bpf_tc_attach(hook, opts)
             }
+            if attached == -EINVAL {
+                throw BPFError("attach tc ingress program on ifindex \(ifindex) at handle 0x\(String(handle, radix: 16)) priority \(priority) "
+                               + "(a filter of another kind there? it is left alone)", errno: attached)
+            }
             if attached != 0 { throw BPFError("attach tc ingress program on ifindex \(ifindex)", errno: attached) }
             return true
         }
+    }
+
+    /// Detaches the program at this handle and priority (`tc filter del dev X ingress pref P
+    /// handle H bpf`). Callers check it is theirs first.
+    public func detachIngress() throws {
+        let detached = withIngressHook { hook in
+            withZeroedOptions(bpf_tc_opts.self) { opts in
+                opts.pointee.sz = MemoryLayout<bpf_tc_opts>.stride
+                opts.pointee.handle = handle
+                opts.pointee.priority = priority
+                return bpf_tc_detach(hook, opts)
+            }
+        }
+        if detached != 0 { throw BPFError("detach tc ingress program on ifindex \(ifindex)", errno: detached) }
     }
 
     /// The program attached at our handle and priority on ingress: (id, name), if any.
@@ -89,6 +115,18 @@ public struct TCAttachment: Hashable, Sendable {
         let tag = withUnsafeBytes(of: info.tag) { Array($0) }
         let name = withUnsafeBytes(of: info.name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         return (tag, name)
+    }
+}
+
+/// Another owner's program sits where we would attach: left in place, and said so.
+public struct PlaceTaken: Error, CustomStringConvertible, Sendable {
+    public var attachment: TCAttachment
+    public var programID: UInt32
+    public var programName: String
+
+    public var description: String {
+        "tc ingress on ifindex \(attachment.ifindex): handle 0x\(String(attachment.handle, radix: 16)) priority \(attachment.priority) "
+            + "holds program \(programName) (id \(programID)), which is not ours; refusing to replace it"
     }
 }
 

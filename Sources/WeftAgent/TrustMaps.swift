@@ -61,17 +61,29 @@ public final class TrustFilters: @unchecked Sendable {
         overlay = try BPFObjectSpec(path: "\(directory)/weft_overlay.o", pinRoot: pinRoot).load()
     }
 
-    /// Attaches both programs inside `namespace`, replacing different ones in place and
-    /// leaving identical ones alone; returns the number of attachments written.
+    /// Attaches both programs inside `namespace` at Weft's tc handle and priority,
+    /// replacing Weft's older programs there in place and leaving identical ones alone,
+    /// and moves Weft programs an earlier agent left at the legacy place; returns the
+    /// number of attachments written. A filter that is not Weft's is never replaced or
+    /// deleted (one at Weft's own place is refused with the reason).
     public func attach(uplinkIndex: Int32, overlayIndex: Int32, namespace: String?) throws -> Int {
-        let uplinkFD = try uplink.programFD("weft_uplink_ingress"), overlayFD = try overlay.programFD("weft_overlay_ingress")
+        let uplinkFD = try uplink.programFD(Ownership.programs[0]), overlayFD = try overlay.programFD(Ownership.programs[1])
         let attach: @Sendable () throws -> Int = {
-            let a = try TCAttachment(ifindex: uplinkIndex).attachIngress(programFD: uplinkFD)
-            let b = try TCAttachment(ifindex: overlayIndex).attachIngress(programFD: overlayFD)
-            return (a ? 1 : 0) + (b ? 1 : 0)
+            try Self.attach(uplinkFD, on: uplinkIndex) + Self.attach(overlayFD, on: overlayIndex)
         }
         if let namespace { return try NetworkNamespace.run(in: namespace, attach) }
         return try attach()
+    }
+
+    private static func attach(_ programFD: Int32, on ifindex: Int32) throws -> Int {
+        let place = TCAttachment(ifindex: ifindex, handle: Ownership.tcHandle, priority: Ownership.tcPriority)
+        var writes = try place.attachIngress(programFD: programFD, replacingOnly: Ownership.isWeftProgram(kernelName:)) ? 1 : 0
+        let legacy = TCAttachment(ifindex: ifindex, handle: Ownership.legacyTC.handle, priority: Ownership.legacyTC.priority)
+        if let old = legacy.attachedIngressProgram(), Ownership.isWeftProgram(kernelName: old.name) {
+            try legacy.detachIngress()
+            writes += 1
+        }
+        return writes
     }
 
     /// Makes every trust map hold exactly `desired`; returns the number of map writes.

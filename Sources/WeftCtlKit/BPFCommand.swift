@@ -4,8 +4,8 @@ import Netlink
 import WeftAgent
 
 extension WeftCtl {
-    /// `weftctl bpf [pin-root DIR]`: which Weft filters are attached where (tc ingress,
-    /// handle 1, priority 1), how many entries each trust map holds, and the per-verdict
+    /// `weftctl bpf [pin-root DIR]`: which Weft filters are attached where (tc ingress at
+    /// Weft's handle and priority, 0x5746), how many entries each trust map holds, and the per-verdict
     /// counters summed over CPUs.
     func showBPF() throws {
         try invocation.allowOnly(["pin-root"])
@@ -13,7 +13,7 @@ extension WeftCtl {
         let links = try routeSocket().dump(Link.self)
         let indexes = links.map(\.index)
         let query: @Sendable () -> [(Int32, UInt32, String)] = {
-            indexes.compactMap { index in TCAttachment(ifindex: index).attachedIngressProgram().map { (index, $0.id, $0.name) } }
+            indexes.compactMap { index in TCAttachment(ifindex: index, handle: Ownership.tcHandle, priority: Ownership.tcPriority).attachedIngressProgram().map { (index, $0.id, $0.name) } }
         }
         let attached = try invocation.namespace.map { try NetworkNamespace.run(in: $0, query) } ?? query()
         let names = LinkNames(links)
