@@ -37,3 +37,26 @@ attach_pod() {
   ip -n "$pod" link set eth0 up
   ip -n "$pod" route add default via 169.254.1.1 dev eth0 onlink
 }
+
+# kselftest's exit codes: 0 every test passed, 1 a test failed, 4 skipped (with a SKIP line).
+KSFT_PASS=0 KSFT_FAIL=1 KSFT_SKIP=4
+
+# suite LOG NAME FILTER CMD...: runs one test script, appending all it prints to LOG and
+# showing the lines the extended regex FILTER selects ('' shows all). A script that exits
+# with anything but 0 or KSFT_SKIP adds "FAIL: NAME exited N" to LOG: the verdict is built
+# from the result lines, and a script that died before printing its own (a crash, a
+# timeout, an unbound variable) must count too. Returns 1 then, else 0.
+suite() {
+  local log=$1 name=$2 filter=$3 status
+  shift 3
+  if [ -n "$filter" ]; then
+    "$@" 2>&1 | tee -a "$log" | { grep -aE "$filter" || true; }
+  else
+    "$@" 2>&1 | tee -a "$log"
+  fi
+  status=${PIPESTATUS[0]}
+  case $status in
+    "$KSFT_PASS"|"$KSFT_SKIP") return 0 ;;
+    *) echo "FAIL: $name exited $status" | tee -a "$log"; return 1 ;;
+  esac
+}

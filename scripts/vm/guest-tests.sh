@@ -10,11 +10,12 @@ bundle=.build/debug/WeftPackageTests.xctest
 [ -x "$bundle" ] || { echo "guest-tests: $bundle missing: build on the host first"; exit 1; }
 echo "guest-tests: kernel $(uname -r), $(scripts/vm/can-esp.sh 2>&1)"
 
+. scripts/lib.sh
 rc=0
-"$bundle" --testing-library swift-testing --filter IntegrationTests || rc=1
-scripts/test-overlay.sh || rc=1
-scripts/test-controller.sh || rc=1
-scripts/demo --no-build --check || rc=1
-scripts/test-bpf.sh --no-build || rc=1
-scripts/vm/selftest.sh || rc=1
+suite /dev/null "IntegrationTests (VM)" '' "$bundle" --testing-library swift-testing --filter IntegrationTests || rc=1
+suite /dev/null "test-overlay.sh (VM)" '' scripts/test-overlay.sh || rc=1
+suite /dev/null "test-controller.sh (VM)" '' scripts/test-controller.sh || rc=1
+suite /dev/null "demo --check (VM)" '' scripts/demo --no-build --check || rc=1
+suite /dev/null "test-bpf.sh (VM)" '' scripts/test-bpf.sh --no-build || rc=1
+suite /dev/null "selftest.sh (VM)" '' scripts/vm/selftest.sh || rc=1
 exit $rc
