@@ -60,3 +60,46 @@ suite() {
     *) echo "FAIL: $name exited $status" | tee -a "$log"; return 1 ;;
   esac
 }
+
+# Probes. A slow machine (an emulated VM, the other core busy) makes them slower, never
+# wrong: an allowed path is retried until a deadline, and a denial is proven by the drop
+# counter moving, not by silence.
+#
+# reach_within NS DST [SECONDS]: true as soon as a ping from NS to DST is answered; one
+# ping (waiting 1 s) after another until SECONDS (10) have passed.
+reach_within() {
+  local ns=$1 dst=$2 deadline=$((SECONDS + ${3:-10}))
+  until ip netns exec "$ns" ping -c 1 -W 1 -q "$dst" >/dev/null 2>&1; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.2
+  done
+}
+
+# unanswered NS DST [WAIT]: one ping gets no answer within WAIT seconds (1). For paths with
+# no drop counter to read (no route, a kernel XFRM policy); say why the silence is enough.
+unanswered() { ! ip netns exec "$1" ping -c 1 -W "${3:-1}" -q "$2" >/dev/null 2>&1; }
+
+# dropped_within NS DST SECONDS COUNTER...: true when a ping from NS to DST goes unanswered
+# while the drop counter COUNTER... prints moves; false as soon as one is answered, or when
+# SECONDS pass without the counter moving.
+dropped_within() {
+  local ns=$1 dst=$2 deadline=$((SECONDS + $3)) before
+  shift 3
+  before=$("$@")
+  while :; do
+    ip netns exec "$ns" ping -c 1 -W 1 -q "$dst" >/dev/null 2>&1 && return 1
+    [ "$("$@")" -gt "$before" ] && return 0
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+  done
+}
+
+# slowwait SECONDS CMD...: true as soon as CMD succeeds (tried every 0.1 s), false when
+# SECONDS pass first (kselftest's name).
+slowwait() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    [ "$SECONDS" -ge "$deadline" ] && return 1
+    sleep 0.1
+  done
+}
