@@ -114,6 +114,7 @@ let package = Package(
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
         .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel", "WeftPKI", "WeftControlAPI",
+                                                   .product(name: "Crypto", package: "swift-crypto"),
                                                    .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                    .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                    .product(name: "X509", package: "swift-certificates")]),

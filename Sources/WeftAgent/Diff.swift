@@ -9,13 +9,15 @@ public enum DeviceChange: Hashable, Sendable, CustomStringConvertible {
     /// MTU, MAC or up/down differ: changed in place.
     case update(OverlayDevice, reason: String)
 
-    public var description: String {
+    public var change: Change {
         switch self {
-        case .create(let d): "create vxlan device \(d.name) vni \(d.vni) local \(d.local) port \(d.port)"
-        case .recreate(let d, let reason): "recreate vxlan device \(d.name): \(reason)"
-        case .update(let d, let reason): "update device \(d.name): \(reason)"
+        case .create(let d): Change(.create, .device, d.name, detail: "vni \(d.vni) local \(d.local) port \(d.port)")
+        case .recreate(let d, let reason): Change(.recreate, .device, d.name, reason: reason)
+        case .update(let d, let reason): Change(.update, .device, d.name, reason: reason)
         }
     }
+
+    public var description: String { change.description }
 }
 
 /// One change to an object on the overlay device.
@@ -26,35 +28,27 @@ public enum ObjectChange: Hashable, Sendable, CustomStringConvertible {
     case addNexthop(UInt32, IPAddress), replaceNexthop(UInt32, IPAddress), deleteNexthop(UInt32, IPAddress)
     case addRoute(IPPrefix, UInt32), replaceRoute(IPPrefix, UInt32), deleteRoute(IPPrefix, UInt32)
 
-    /// Object kind, for per-kind counts ("neighbour", "fdb", …).
-    public var kind: String {
+    /// The change as a value: verb, kind, key, detail.
+    public var change: Change {
+        let nh = Self.hexID
         switch self {
-        case .addAddress, .deleteAddress: "address"
-        case .addNeighbour, .replaceNeighbour, .deleteNeighbour: "neighbour"
-        case .addFDB, .deleteFDB: "fdb"
-        case .addNexthop, .replaceNexthop, .deleteNexthop: "nexthop"
-        case .addRoute, .replaceRoute, .deleteRoute: "route"
+        case .addAddress(let p): return Change(.add, .address, "\(p)")
+        case .deleteAddress(let p): return Change(.delete, .address, "\(p)")
+        case .addNeighbour(let ip, let mac): return Change(.add, .neighbour, "\(ip)", detail: "lladdr \(mac)")
+        case .replaceNeighbour(let ip, let mac): return Change(.replace, .neighbour, "\(ip)", detail: "lladdr \(mac)")
+        case .deleteNeighbour(let ip, let mac): return Change(.delete, .neighbour, "\(ip)", detail: "lladdr \(mac)")
+        case .addFDB(let f): return Change(.add, .fdb, "\(f.mac)", detail: "dst \(f.remote)")
+        case .deleteFDB(let f): return Change(.delete, .fdb, "\(f.mac)", detail: "dst \(f.remote)")
+        case .addNexthop(let id, let gw): return Change(.add, .nexthop, "id \(nh(id))", detail: "via \(gw) onlink")
+        case .replaceNexthop(let id, let gw): return Change(.replace, .nexthop, "id \(nh(id))", detail: "via \(gw) onlink")
+        case .deleteNexthop(let id, let gw): return Change(.delete, .nexthop, "id \(nh(id))", detail: "via \(gw)")
+        case .addRoute(let p, let id): return Change(.add, .route, "\(p)", detail: "nhid \(nh(id))")
+        case .replaceRoute(let p, let id): return Change(.replace, .route, "\(p)", detail: "nhid \(nh(id))")
+        case .deleteRoute(let p, let id): return Change(.delete, .route, "\(p)", detail: "nhid \(nh(id))")
         }
     }
 
-    public var description: String {
-        let nh = Self.hexID
-        switch self {
-        case .addAddress(let p): return "add address \(p)"
-        case .deleteAddress(let p): return "delete address \(p)"
-        case .addNeighbour(let ip, let mac): return "add neighbour \(ip) lladdr \(mac)"
-        case .replaceNeighbour(let ip, let mac): return "replace neighbour \(ip) lladdr \(mac)"
-        case .deleteNeighbour(let ip, let mac): return "delete neighbour \(ip) lladdr \(mac)"
-        case .addFDB(let f): return "add fdb \(f.mac) dst \(f.remote)"
-        case .deleteFDB(let f): return "delete fdb \(f.mac) dst \(f.remote)"
-        case .addNexthop(let id, let gw): return "add nexthop id \(nh(id)) via \(gw) onlink"
-        case .replaceNexthop(let id, let gw): return "replace nexthop id \(nh(id)) via \(gw) onlink"
-        case .deleteNexthop(let id, let gw): return "delete nexthop id \(nh(id)) via \(gw)"
-        case .addRoute(let p, let id): return "add route \(p) nhid \(nh(id))"
-        case .replaceRoute(let p, let id): return "replace route \(p) nhid \(nh(id))"
-        case .deleteRoute(let p, let id): return "delete route \(p) nhid \(nh(id))"
-        }
-    }
+    public var description: String { change.description }
 }
 
 extension ObjectChange {

@@ -129,16 +129,21 @@ public enum XfrmChange: Hashable, Sendable, CustomStringConvertible {
     case updateState(XfrmState)
     case addPolicy(XfrmPolicy), replacePolicy(XfrmPolicy), deletePolicy(XfrmPolicy)
 
-    public var description: String {
+    public var change: Change {
         switch self {
-        case .addState(let s): "add xfrm state \(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))"
-        case .deleteState(let s): "delete xfrm state \(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))"
-        case .updateState(let s): "update xfrm state \(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))"
-        case .addPolicy(let p): "add xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
-        case .replacePolicy(let p): "replace xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
-        case .deletePolicy(let p): "delete xfrm policy \(p.selector.source) -> \(p.selector.destination) dir \(p.direction)"
+        case .addState(let s): Change(.add, .xfrmState, Self.key(s))
+        case .deleteState(let s): Change(.delete, .xfrmState, Self.key(s))
+        case .updateState(let s): Change(.update, .xfrmState, Self.key(s))
+        case .addPolicy(let p): Change(.add, .xfrmPolicy, Self.key(p))
+        case .replacePolicy(let p): Change(.replace, .xfrmPolicy, Self.key(p))
+        case .deletePolicy(let p): Change(.delete, .xfrmPolicy, Self.key(p))
         }
     }
+
+    public var description: String { change.description }
+
+    static func key(_ s: XfrmState) -> String { "\(s.source) -> \(s.destination) spi 0x\(String(s.spi, radix: 16))" }
+    static func key(_ p: XfrmPolicy) -> String { "\(p.selector.source) -> \(p.selector.destination) dir \(p.direction)" }
 
     var request: Request {
         switch self {

@@ -2,44 +2,6 @@ import Crypto
 import Netlink
 import WeftModel
 
-/// What one reconcile found and did.
-public struct ReconcileReport: Sendable {
-    public var device: DeviceChange?
-    public var changes: [ObjectChange] = []
-    /// XFRM changes, in applying order: additions (before the overlay objects, so a new
-    /// peer's first packet is already encrypted), then removals (after them).
-    public var xfrmChanges: [XfrmChange] = []
-    /// Netlink requests sent (0 when the kernel already matched).
-    public var writes = 0
-    public var failures: [(change: String, error: NetlinkError)] = []
-    /// Changes the agent would not make (an SA key installed before: see `SALedger`).
-    public var refused: [(change: String, reason: String)] = []
-
-    public var succeeded: Bool { failures.isEmpty && refused.isEmpty }
-
-    /// "neighbour +2 ~0 -1, route +4 ~1 -0" style counts per kind, for logs and CLIs.
-    public var countsByKind: [(kind: String, added: Int, replaced: Int, deleted: Int)] {
-        let kinds = ["address", "neighbour", "fdb", "nexthop", "route"]
-        return kinds.map { kind in
-            let of = changes.filter { $0.kind == kind }
-            return (kind, Self.count(of, "add"), Self.count(of, "replace"), Self.count(of, "delete"))
-        }
-    }
-
-    /// The same for XFRM states and policies ("~" counts in-place updates and replaces).
-    public var xfrmCountsByKind: [(kind: String, added: Int, replaced: Int, deleted: Int)] {
-        ["state", "policy"].map { kind in
-            let of = xfrmChanges.map(\.description).filter { $0.contains("xfrm \(kind) ") }
-            return ("xfrm \(kind)", of.filter { $0.hasPrefix("add") }.count,
-                    of.filter { $0.hasPrefix("update") || $0.hasPrefix("replace") }.count, of.filter { $0.hasPrefix("delete") }.count)
-        }
-    }
-
-    private static func count(_ changes: [ObjectChange], _ verb: String) -> Int {
-        changes.filter { $0.description.hasPrefix(verb) }.count
-    }
-}
-
 /// Makes the kernel match a desired node state: observe → pure diff → ordered, batched
 /// requests. Whole-state every time: the same desired state applied twice makes no write
 /// the second time; objects that are not Weft's are never read into the diff, so they are
@@ -69,18 +31,18 @@ public struct Reconciler: Sendable {
     /// XFRM additions and removals for `state` (empty when XFRM is not managed), with the
     /// additions that would install a known key taken out (together with the delete that
     /// would have made room for them, so the live SA stays).
-    private func planXfrm(_ state: DesiredNodeState) throws -> (adds: [XfrmChange], deletes: [XfrmChange], refused: [(String, String)]) {
+    private func planXfrm(_ state: DesiredNodeState) throws -> (adds: [XfrmChange], deletes: [XfrmChange], refused: [RefusedChange]) {
         guard let xfrm else { return ([], [], []) }
         let desired = try DesiredEncryption(state, privateKey: privateKey, cache: secrets)
         let plan = diffXfrm(desired: desired, observed: try ObservedXfrm(dumping: xfrm))
         var blocked: Set<StateKey> = []
-        var refused: [(String, String)] = []
+        var refused: [RefusedChange] = []
         for case .addState(let sa) in plan.adds {
             guard let key = sa.aead?.key, ledger.contains(key) else { continue }
             blocked.insert(StateKey(sa))
-            refused.append(("add xfrm state \(sa.source) -> \(sa.destination) spi 0x\(String(sa.spi, radix: 16))",
-                            "this key was installed before; adding it again would restart its sequence counter and repeat "
-                                + "GCM nonces (needs a new epoch or incarnation)"))
+            refused.append(RefusedChange(change: XfrmChange.addState(sa).change,
+                                         reason: "this key was installed before; adding it again would restart its sequence counter and repeat "
+                                             + "GCM nonces (needs a new epoch or incarnation)"))
         }
         // Filtered only when something is blocked: an XFRM change is a ~400-byte value, and
         // 20,000 of them copied for nothing would be 8 MB more at the peak.
@@ -113,7 +75,8 @@ public struct Reconciler: Sendable {
         report.changes = diff(desired: desired.objects, observed: observed)
         let xfrmPlan = try planXfrm(state)
         report.xfrmChanges = joined(xfrmPlan.adds, xfrmPlan.deletes)
-        report.refused = xfrmPlan.refused.map { (change: $0.0, reason: $0.1) }
+        report.xfrmAddCount = xfrmPlan.adds.count
+        report.refused = xfrmPlan.refused
         return report
     }
 
@@ -132,7 +95,8 @@ public struct Reconciler: Sendable {
         guard let device = link else { throw Error(description: "device \(desired.device.name) is missing after creating it") }
         let xfrmPlan = try planXfrm(state)
         report.xfrmChanges = joined(xfrmPlan.adds, xfrmPlan.deletes)
-        report.refused = xfrmPlan.refused.map { (change: $0.0, reason: $0.1) }
+        report.xfrmAddCount = xfrmPlan.adds.count
+        report.refused = xfrmPlan.refused
         // Recorded (durably) before the kernel sees them: see SALedger.
         try ledger.record(xfrmPlan.adds.compactMap { if case .addState(let sa) = $0 { sa.aead?.key } else { nil } })
         try ledger.forget(applyXfrm(xfrmPlan.adds, into: &report))
@@ -151,7 +115,7 @@ public struct Reconciler: Sendable {
     /// Sends the overlay changes a slice at a time, in order.
     private func applyObjects(_ changes: [ObjectChange], device: Int32, into report: inout ReconcileReport) {
         let failures = Self.applySliced(socket, changes.count) { changes[$0].request(device: device) }
-        report.failures += failures.map { (changes[$0.index].description, $0.error) }
+        report.failures += failures.map { FailedChange(change: changes[$0.index].change, error: $0.error) }
         report.writes += changes.count
     }
 
@@ -178,7 +142,7 @@ public struct Reconciler: Sendable {
         guard let xfrm, !changes.isEmpty else { return [] }
         let failures = Self.applySliced(xfrm, changes.count) { changes[$0].request }
         report.writes += changes.count
-        report.failures += failures.map { (changes[$0.index].description, $0.error) }
+        report.failures += failures.map { FailedChange(change: changes[$0.index].change, error: $0.error) }
         return failures.compactMap { failure in
             guard failure.error.errno != .exists, case .addState(let sa) = changes[failure.index] else { return nil }
             return sa.aead?.key

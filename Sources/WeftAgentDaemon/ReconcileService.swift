@@ -78,11 +78,14 @@ public struct ReconcileService: Service {
             logger.info("reconciled", metadata: ["revision": "\(state.revision)", "writes": "\(report.writes)",
                                                  "failed": "\(report.failures.count)", "changes": "\(report.summary(dryRun: false))"])
         }
-        for (change, reason) in report.refused {
-            logger.error("change refused", metadata: ["change": "\(change)", "reason": "\(reason)"])
+        for refusal in report.refused {
+            logger.error("change refused", metadata: ["change": "\(refusal.change)", "kind": "\(refusal.change.kind.rawValue)",
+                                                      "reason": "\(refusal.reason)"])
         }
-        for (change, error) in report.failures {
-            logger.warning("change failed; will retry", metadata: ["change": "\(change)", "error": "\(error)"])
+        for failure in report.failures {
+            logger.warning("change failed; will retry", metadata: ["change": "\(failure.change)", "kind": "\(failure.change.kind.rawValue)",
+                                                                   "errno": "\(failure.error.errno.map { "\($0)" } ?? "-")",
+                                                                   "error": "\(failure.error)"])
         }
     }
 }

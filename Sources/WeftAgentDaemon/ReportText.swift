@@ -5,10 +5,8 @@ import WeftModel
 extension ReconcileReport {
     /// "changed 4 objects (neighbour +0 ~0 -1, …), 4 kernel writes, 0 failed"
     public func summary(dryRun: Bool) -> String {
-        let total = changes.count + xfrmChanges.count + (device == nil ? 0 : 1)
-        let counts = (countsByKind + xfrmCountsByKind).filter { $0.added + $0.replaced + $0.deleted > 0 }
-            .map { "\($0.kind) +\($0.added) ~\($0.replaced) -\($0.deleted)" }
-        return "\(dryRun ? "would change" : "changed") \(total) objects" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
+        let counts = self.counts.filter { $0.total > 0 }.map(\.description)
+        return "\(dryRun ? "would change" : "changed") \(changeCount) objects" + (counts.isEmpty ? "" : " (\(counts.joined(separator: ", ")))")
             + (dryRun ? "" : ", \(writes) kernel writes, \(failures.count) failed")
             + (refused.isEmpty ? "" : ", \(refused.count) refused")
     }
@@ -20,7 +18,7 @@ extension Weft_V1_AckRequest {
         self.init()
         revision = state.revision
         succeeded = report.succeeded
-        failures = report.failures.map { "\($0.change): \($0.error)" } + report.refused.map { "\($0.change): \($0.reason)" }
+        failures = report.failures.map(\.description) + report.refused.map(\.description)
         installedSpis = report.succeeded ? Self.plannedSPIs(state) : []
         softExpiredSpis = softExpired
     }

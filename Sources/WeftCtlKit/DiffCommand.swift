@@ -1,34 +1,62 @@
+import Crypto
 import Foundation
 import Netlink
 import WeftAgent
 import WeftModel
 
 extension WeftCtl {
-    /// `weftctl diff --desired FILE`: a dry-run reconcile. What the agent would add, change
-    /// and remove to make this kernel match FILE, per object kind; nothing is written.
+    /// `weftctl diff --desired FILE [--key FILE]`: a dry-run reconcile. What the agent would
+    /// add, change and remove to make this kernel match FILE, per object kind (the device,
+    /// XFRM states and policies, the overlay objects); nothing is written. An encrypted
+    /// state's SAs are derived with the node's key-agreement key (`--key`); without it
+    /// XFRM is left out, and the output says so.
     func showDiff() throws {
-        try invocation.allowOnly(["--desired"])
+        try invocation.allowOnly(["--desired", "--key"])
         guard let path = try invocation.value(after: "--desired") else {
             throw Invocation.UsageError(description: "diff needs --desired FILE")
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw LookupError(description: "cannot read \(path)") }
         let state = try DesiredNodeState.decode(data)
-        let report = try Reconciler(socket: try routeSocket()).plan(state)
+        let key = try invocation.value(after: "--key").map(Self.keyAgreementKey)
+        let xfrmCompared = !state.cluster.encryption || key != nil
+        let xfrm = xfrmCompared ? try NetlinkSocket(family: .xfrm, namespace: invocation.namespace) : nil
+        let report = try Reconciler(socket: try routeSocket(), xfrm: xfrm, privateKey: key).plan(state)
+        let counts = report.counts.filter { $0.total > 0 }
         if invocation.json {
             var o = JSONObject()
             o.add("revision", state.revision)
             o.add("device", report.device?.description)
-            o.add("changes", strings: report.changes.map(\.description))
-            o.add("counts", JSON.object(report.countsByKind.map { count in
-                (count.kind, JSON.object([("add", .unsigned(UInt64(count.added))), ("replace", .unsigned(UInt64(count.replaced))),
-                                          ("delete", .unsigned(UInt64(count.deleted)))]))
+            o.add("changes", JSON.array(report.allChanges.map(Self.json)))
+            o.add("refused", JSON.array(report.refused.map { .object([("change", Self.json($0.change)), ("reason", .string($0.reason))]) }))
+            o.add("counts", JSON.object(counts.map { count in
+                (count.kind.rawValue, JSON.object([("add", .unsigned(UInt64(count.added))), ("replace", .unsigned(UInt64(count.changed))),
+                                                   ("delete", .unsigned(UInt64(count.deleted)))]))
             }))
+            o.add("xfrm_compared", xfrmCompared)
             write(o.json.rendered())
             return
         }
-        if let device = report.device { write(device.description) }
-        report.changes.forEach { write($0.description) }
-        let counts = report.countsByKind.map { "\($0.kind) +\($0.added) ~\($0.replaced) -\($0.deleted)" }
-        write("revision \(state.revision): \(report.changes.count + (report.device == nil ? 0 : 1)) changes (\(counts.joined(separator: ", ")))")
+        report.forEachChange { write($0.description) }
+        report.refused.forEach { write("refused: \($0)") }
+        if !xfrmCompared { write("xfrm: not compared (an encrypted state needs --key FILE, the node's key-agreement key)") }
+        let listed = counts.isEmpty ? "" : " (\(counts.map(\.description).joined(separator: ", ")))"
+        write("revision \(state.revision): \(report.changeCount) changes\(listed)")
+    }
+
+    static func json(_ change: Change) -> JSON {
+        var fields: [(String, JSON)] = [("verb", .string(change.verb.rawValue)), ("kind", .string(change.kind.rawValue)),
+                                        ("object", .string(change.object))]
+        if !change.detail.isEmpty { fields.append(("detail", .string(change.detail))) }
+        if let reason = change.reason { fields.append(("reason", .string(reason))) }
+        return .object(fields)
+    }
+
+    /// A P-256 key-agreement private key (PEM). Errors name the file, never its contents.
+    static func keyAgreementKey(_ path: String) throws -> P256.KeyAgreement.PrivateKey {
+        guard let pem = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }),
+              let key = try? P256.KeyAgreement.PrivateKey(pemRepresentation: pem) else {
+            throw LookupError(description: "\(path) is not a readable PEM P-256 private key")
+        }
+        return key
     }
 }

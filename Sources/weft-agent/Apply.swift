@@ -21,12 +21,9 @@ struct Apply: ParsableCommand {
         let state = try DesiredStateFile.load(common.desired!)
         let reconciler = try configuration.makeReconciler(privateKey: try AgentConfiguration.privateKey(file: common.key), dryRun: dryRun)
         let report = dryRun ? try reconciler.plan(state) : try reconciler.apply(state)
-        if let device = report.device { print(device) }
-        for change in report.xfrmChanges where !change.description.hasPrefix("delete") { print(change) }
-        for change in report.changes { print(change) }
-        for change in report.xfrmChanges where change.description.hasPrefix("delete") { print(change) }
-        for (change, error) in report.failures { print("failed: \(change): \(error)") }
-        for (change, reason) in report.refused { print("refused: \(change): \(reason)") }
+        report.forEachChange { print($0) }
+        for failure in report.failures { print("failed: \(failure)") }
+        for refusal in report.refused { print("refused: \(refusal)") }
         print("revision \(state.revision): \(report.summary(dryRun: dryRun))")
         if !report.succeeded { throw ExitCode(1) }
     }

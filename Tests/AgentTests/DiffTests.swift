@@ -11,7 +11,7 @@ struct DiffTests {
     func fromEmpty() throws {
         let desired = try DesiredDatapath(sampleNodeState(peers: 2)).objects
         let changes = diff(desired: desired, observed: OverlayObjects())
-        #expect(changes.map(\.kind) == ["address", "neighbour", "neighbour", "fdb", "fdb", "nexthop", "nexthop", "route", "route"])
+        #expect(changes.map(\.change.kind.rawValue) == ["address", "neighbour", "neighbour", "fdb", "fdb", "nexthop", "nexthop", "route", "route"])
         #expect(changes.first == .addAddress(IPPrefix("10.244.0.0/32")!))
         #expect(changes.last == .addRoute(IPPrefix("10.244.2.0/24")!, Ownership.nexthopID(peerIndex: 3)))
     }

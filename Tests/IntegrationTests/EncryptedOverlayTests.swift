@@ -146,7 +146,7 @@ struct EncryptedOverlayTests {
         try b.ns.ip(["xfrm", "state", "del", "src", "192.0.2.1", "dst", "192.0.2.2", "proto", "esp", "spi", "0x1002"])
         let refused = try rb.apply(state(for: b, peer: a))
         #expect(!refused.succeeded && refused.writes == 0)
-        #expect(refused.refused.map(\.change) == ["add xfrm state 192.0.2.1 -> 192.0.2.2 spi 0x1002"])
+        #expect(refused.refused.map(\.change.description) == ["add xfrm state 192.0.2.1 -> 192.0.2.2 spi 0x1002"])
         #expect(refused.refused.first?.reason.contains("GCM nonces") == true)
         #expect(!ping(a, 2))
         // Node A rebooted in the controller's eyes: a new incarnation, new keys both sides.
