@@ -133,7 +133,7 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftAgentDaemon", "WeftModel", "Netlink", "WeftTestSupport",
+        .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftAgentDaemon", "WeftControlAPI", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",
                                                             "WeftControlAPI", "WeftMetrics", "WeftFiles",

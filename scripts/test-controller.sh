@@ -81,7 +81,7 @@ start_controller() {
     --listen "127.0.0.1:$PORT" --join-listen "127.0.0.1:$JPORT" --metrics-listen "127.0.0.1:$MPORT" 2>> "$TMP/controller.log" &
   CONTROLLER=$!
   PIDS+=("$CONTROLLER")
-  for _ in $(seq 100); do [ -s "$TMP/controller/ca.crt" ] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 300); do [ -s "$TMP/controller/ca.crt" ] && [ -S "$ADMIN" ] && (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && return 0; sleep 0.1; done
   return 1
 }
 start_controller || { fail "controller: weft-controller did not start: $(tail -3 "$TMP/controller.log")"; exit 1; }

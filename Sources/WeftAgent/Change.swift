@@ -53,6 +53,7 @@ public struct Change: Hashable, Sendable, CustomStringConvertible {
 public struct FailedChange: Sendable, CustomStringConvertible {
     public var change: Change
     public var error: NetlinkError
+    public init(change: Change, error: NetlinkError) { (self.change, self.error) = (change, error) }
     public var description: String { "\(change): \(error)" }
 }
 
@@ -60,6 +61,7 @@ public struct FailedChange: Sendable, CustomStringConvertible {
 public struct RefusedChange: Sendable, CustomStringConvertible {
     public var change: Change
     public var reason: String
+    public init(change: Change, reason: String) { (self.change, self.reason) = (change, reason) }
     public var description: String { "\(change): \(reason)" }
 }
 

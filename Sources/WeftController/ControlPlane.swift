@@ -70,6 +70,31 @@ public actor ControlPlane {
         public var joined: Bool
         /// Since when its latest desired revision has been waiting for its acknowledgement.
         public var pendingSince: Date?
+        /// What failed in its last reconcile (nil once one succeeded).
+        public var failures: ReportedFailures?
+    }
+
+    /// A change an agent reported as failed: the kernel's errno (0: the agent refused it).
+    public struct ReportedFailure: Sendable, Hashable {
+        public var verb: String, kind: String, object: String
+        public var errno: Int32
+        public var message: String
+
+        public init(verb: String, kind: String, object: String, errno: Int32, message: String) {
+            (self.verb, self.kind, self.object, self.errno, self.message) = (verb, kind, object, errno, message)
+        }
+    }
+
+    /// The first of a reconcile's failures (at most `kept`), and how many there were.
+    public struct ReportedFailures: Sendable, Hashable {
+        public static let kept = 8
+        public var first: [ReportedFailure]
+        public var total: Int
+
+        public init(first: [ReportedFailure], total: Int) {
+            self.first = Array(first.prefix(Self.kept))
+            self.total = max(total, first.count)
+        }
     }
 
     public nonisolated let stateDirectory: String
@@ -97,6 +122,8 @@ public actor ControlPlane {
     var applied: [String: UInt64] = [:]
     /// Node → when its desired state first got ahead of what it acknowledged.
     var pendingSince: [String: Date] = [:]
+    /// Each node's last reported failures, in memory only (the next ack replaces them).
+    var lastFailures: [String: ReportedFailures] = [:]
     /// Joins waiting for the group being gathered (see `commitInGroup`).
     var pendingJoins: [(join: CheckedJoin, reply: CheckedContinuation<JoinResult, Never>)] = []
     var gatheringJoins = false
@@ -222,7 +249,8 @@ public actor ControlPlane {
 
     /// The node applied `revision`. When that is its current state, what it proves about
     /// the rotation is recorded (and may let other nodes move on).
-    public func acknowledge(node: String, revision: UInt64, succeeded: Bool, softExpiredSPIs: [UInt32] = [], now: Date = Date()) throws {
+    public func acknowledge(node: String, revision: UInt64, succeeded: Bool, softExpiredSPIs: [UInt32] = [],
+                            failures: ReportedFailures? = nil, now: Date = Date()) throws {
         // Every SA of a node is one of at most four per peer: more SPIs than that is not
         // an agent's report.
         if !softExpiredSPIs.isEmpty {
@@ -232,6 +260,7 @@ public actor ControlPlane {
             }
         }
         let desired = planner.revisions[node] ?? 0
+        lastFailures[node] = succeeded ? nil : failures ?? ReportedFailures(first: [], total: 0)
         // Above the desired revision is not this plan's (a stale or confused agent): ignored.
         if succeeded, revision <= desired { applied[node] = max(applied[node] ?? 0, revision) }
         metrics.setRevisionLag(node, desired - min(applied[node] ?? 0, desired))
@@ -314,7 +343,7 @@ public actor ControlPlane {
                        connected: watchers[name] != nil, certificateExpires: persisted.certificates[name]?.expires,
                        inboundEpoch: planner.rotation.inboundReady[name] ?? 0, outboundEpoch: planner.rotation.outboundSwitched[name] ?? 0,
                        revoked: planner.structure.revoked.contains(name), joined: planner.credentials[name] != nil,
-                       pendingSince: pendingSince[name])
+                       pendingSince: pendingSince[name], failures: lastFailures[name])
         }
         return (nodes, planner.rotation.currentEpoch, planner.rotation.targetEpoch)
     }
@@ -322,7 +351,16 @@ public actor ControlPlane {
     /// `node`'s current desired state (nil: not active).
     public func desiredState(for node: String) -> DesiredNodeState? { planner.desiredState(for: node) }
 
-    public func createToken(node: String, ttl: TimeInterval) throws -> String { try tokens.create(node: node, ttl: ttl).token }
+    public func createToken(node: String, ttl: TimeInterval) throws -> String { try issueToken(node: node, ttl: ttl).token }
+
+    /// A single-use join token for `node` (Admin.CreateToken): the controller is the only
+    /// writer of its token store. Audited by id; the secret is only in the answer.
+    public func issueToken(node: String, ttl: TimeInterval, now: Date = Date()) throws -> (token: String, id: String, expires: Date) {
+        let (token, id) = try tokens.create(node: node, ttl: ttl, now: now)
+        let expires = now.addingTimeInterval(ttl)
+        try audit.record("token", subject: node, detail: ["id": id, "expires": ISO8601DateFormatter().string(from: expires)], now: now)
+        return (token, id, expires)
+    }
 
     /// Tokens for many nodes with one write of the token store.
     public func createTokens(nodes: [String], ttl: TimeInterval) throws -> [String] { try tokens.create(nodes: nodes, ttl: ttl).map(\.token) }

@@ -16,6 +16,9 @@ public enum RequestLimits {
     /// An agent holds at most two generations of SAs per direction per peer.
     public static let spisPerPeer = 4
     public static let failures = 256
+    /// A failed change's key (an XFRM state's is the longest) and the kernel's message.
+    public static let failureObject = 256
+    public static let failureMessage = 1024
     public static let joinPayload = 16 << 10
     public static let nodePayload = 1 << 20
 
@@ -45,6 +48,23 @@ public enum RequestLimits {
     static func checkCSR(_ pem: String) throws(Failure) {
         guard (1...csrPEM).contains(pem.utf8.count) else {
             throw Failure(kind: .invalidArgument, description: "csr_pem: empty or longer than \(csrPEM) bytes")
+        }
+    }
+
+    /// An acknowledgement's failures: how many, and each field's size.
+    static func checkFailures(text: [String], changes: [(verb: String, kind: String, object: String, message: String)]) throws(Failure) {
+        guard text.count <= failures else {
+            throw Failure(kind: .invalidArgument, description: "failures: \(text.count) entries, more than \(failures)")
+        }
+        guard changes.count <= failures else {
+            throw Failure(kind: .invalidArgument, description: "failed_changes: \(changes.count) entries, more than \(failures)")
+        }
+        for (index, change) in changes.enumerated() {
+            guard change.verb.utf8.count <= 16, change.kind.utf8.count <= 32, change.object.utf8.count <= failureObject,
+                  change.message.utf8.count <= failureMessage else {
+                throw Failure(kind: .invalidArgument,
+                              description: "failed_changes[\(index)]: verb, kind, object or message over 16, 32, \(failureObject) or \(failureMessage) bytes")
+            }
         }
     }
 

@@ -33,6 +33,11 @@ extension WeftCtl {
                 n.add("certificate_expires", node.certificateExpiresUnix == 0 ? nil : Self.iso(node.certificateExpiresUnix))
                 n.add("inbound_epoch", UInt64(node.inboundEpoch))
                 n.add("outbound_epoch", UInt64(node.outboundEpoch))
+                n.add("failed_change_count", UInt64(node.failedChangeCount))
+                n.add("failed_changes", .array(node.failedChanges.map { failure in
+                    .object([("verb", .string(failure.verb)), ("kind", .string(failure.kind)), ("object", .string(failure.object)),
+                             ("errno", .number(Int64(failure.errno))), ("message", .string(failure.message))])
+                }))
                 return n.json
             }))
             write(o.json.rendered())
@@ -53,6 +58,18 @@ extension WeftCtl {
             write(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
                 .trimmingCharacters(in: .whitespaces))
         }
+        // What kept a node from converging, as its agent reported it (the first few).
+        for node in status.nodes where node.failedChangeCount > 0 {
+            write("\(node.name): \(node.failedChangeCount) changes failed in its last reconcile")
+            for failure in node.failedChanges {
+                write("  \(failure.verb) \(failure.kind) \(Self.printable(failure.object)): \(Self.printable(failure.message))")
+            }
+        }
+    }
+
+    /// An agent's text, shown without control characters (a terminal is not the agent's to drive).
+    static func printable(_ text: String) -> String {
+        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
     }
 
     /// `weftctl revoke NODE [--admin-socket PATH]`: at once and for good (docs/operations.md).
@@ -90,8 +107,9 @@ extension WeftCtl {
         }
     }
 
-    private func callAdmin<T: Sendable>(_ body: @escaping @Sendable (Weft_V1_Admin.Client<HTTP2ClientTransport.Posix>) async throws -> T) throws -> T {
-        let path = try invocation.value(after: "--admin-socket") ?? Self.defaultAdminSocket
+    func callAdmin<T: Sendable>(socket: String? = nil,
+                                _ body: @escaping @Sendable (Weft_V1_Admin.Client<HTTP2ClientTransport.Posix>) async throws -> T) throws -> T {
+        let path = try socket ?? invocation.value(after: "--admin-socket") ?? Self.defaultAdminSocket
         guard FileManager.default.fileExists(atPath: path) else {
             throw LookupError(description: "no controller admin socket at \(path) (is weft-controller running here? --admin-socket PATH)")
         }

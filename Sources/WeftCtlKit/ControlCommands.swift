@@ -1,38 +1,45 @@
 import Foundation
+import WeftControlAPI
 import WeftPKI
 import X509
 
-/// The control-plane side of weftctl: join tokens and the audit log. Both work on the
-/// controller's state directory (`--state-dir`, default /var/lib/weft-controller) or on
-/// files, not on a kernel.
+/// The control-plane side of weftctl: join tokens (asked of the running controller over
+/// its admin socket) and the audit log (a file, verified offline). Neither touches a kernel.
 extension WeftCtl {
     static let controllerStateDirectory = "/var/lib/weft-controller"
 
-    /// `weftctl token create --node NAME [--ttl 1h] [--state-dir DIR]`: prints the token once.
+    /// `weftctl token create --node NAME [--ttl 1h] [--admin-socket PATH | --state-dir DIR]`:
+    /// asks the running controller for a single-use join token (Admin.CreateToken over its
+    /// admin socket, by default STATE_DIR/admin/admin.sock) and prints it once. The
+    /// controller is the only writer of its token store.
     func tokenCommand() throws {
         guard invocation.arguments.first == "create" else { throw Invocation.UsageError(description: "token needs \"create\"") }
         var rest = invocation
         rest.arguments.removeFirst()
-        try rest.allowOnly(["--node", "--ttl", "--state-dir"])
+        try rest.allowOnly(["--node", "--ttl", "--state-dir", "--admin-socket"])
         guard let node = try rest.value(after: "--node") else { throw Invocation.UsageError(description: "token create needs --node NAME") }
         let ttlText = try rest.value(after: "--ttl") ?? "1h"
-        guard let ttl = Self.duration(ttlText) else {
-            throw Invocation.UsageError(description: "--ttl \"\(ttlText)\" is not a duration (like 90s, 30m, 1h, 2d)")
+        guard let ttl = Self.duration(ttlText), ttl >= 60, ttl <= 30 * 86_400 else {
+            throw Invocation.UsageError(description: "--ttl \"\(ttlText)\" is not a duration from 60s to 30d (like 90s, 30m, 1h, 2d)")
         }
-        let directory = try rest.value(after: "--state-dir") ?? Self.controllerStateDirectory
-        let store = try JoinTokens(path: directory + "/tokens.json")
-        let (token, id) = try store.create(node: node, ttl: ttl)
-        let expires = ISO8601DateFormatter().string(from: Date().addingTimeInterval(ttl))
+        let socket = try rest.value(after: "--admin-socket")
+            ?? (try rest.value(after: "--state-dir") ?? Self.controllerStateDirectory) + "/admin/admin.sock"
+        var request = Weft_V1_CreateTokenRequest()
+        request.node = node
+        request.ttlSeconds = UInt32(ttl)
+        let sent = request
+        let made = try callAdmin(socket: socket) { try await $0.createToken(sent) }
+        let expires = Self.iso(made.expiresUnix)
         if invocation.json {
             var o = JSONObject()
             o.add("node", node)
-            o.add("id", id)
+            o.add("id", made.id)
             o.add("expires", expires)
-            o.add("token", token)
+            o.add("token", made.token)
             write(o.json.rendered())
         } else {
-            write(token)
-            FileHandle.standardError.write(Data("token \(id) for node \(node), single use, expires \(expires); it is shown only now\n".utf8))
+            write(made.token)
+            FileHandle.standardError.write(Data("token \(made.id) for node \(node), single use, expires \(expires); it is shown only now\n".utf8))
         }
     }
 

@@ -17,9 +17,9 @@ public struct Invocation: Equatable, Sendable {
     public static let usage = """
         Usage: weftctl [OPTIONS] OBJECT [show] [dev NAME] [table ID|all]
                weftctl [OPTIONS] monitor
-               weftctl [OPTIONS] diff --desired FILE
+               weftctl [OPTIONS] diff --desired FILE [--key FILE]
                weftctl [OPTIONS] bpf [pin-root DIR]
-               weftctl [-j] token create --node NAME [--ttl 1h] [--state-dir DIR]
+               weftctl [-j] token create --node NAME [--ttl 1h] [--admin-socket PATH | --state-dir DIR]
                weftctl [-j] audit verify FILE --ca CA.crt
                weftctl [-j] { status | revoke NODE | rotate } [--admin-socket PATH]
         OBJECT := { link | addr | fdb | neigh | route | nexthop | xfrm state | xfrm policy }

@@ -17,23 +17,16 @@ public final class JoinTokens: @unchecked Sendable {
 
     public let path: String
     private var records: [String: Record] = [:]
-    /// The file as last read or written by this process.
-    private var seen: FileSignature?
     private let lock = NSLock()
 
+    /// Reads the store once: the controller is its only writer (tokens are made through
+    /// Admin.CreateToken, and `DirectoryLock` keeps one controller per state directory).
     public init(path: String) throws {
         self.path = path
-        try reload()
+        try load()
     }
 
-    /// Rereads the store when it changed on disk: `weftctl token create` and the controller
-    /// share the file, so every operation starts from what is on disk (under an flock, see
-    /// `locked`). Unchanged (same inode, size and times as last read or written), it is
-    /// not parsed again.
-    private func reload() throws {
-        let now = FileSignature(path)
-        if let now, now == seen { return }
-        seen = nil
+    private func load() throws {
         guard let text = SecureFile.read(path) else { records = [:]; return }
         do {
             let list = try JSONDecoder.weft.decode([Record].self, from: Data(text.utf8))
@@ -41,23 +34,14 @@ public final class JoinTokens: @unchecked Sendable {
         } catch {
             throw PKIError("\(path) is not a token store: \(error)")
         }
-        seen = now
     }
 
-    /// Runs `body` holding the process lock and an exclusive flock on `path.lock`.
+    /// Runs `body` under the process lock. When it fails, what it changed in memory may not
+    /// be on disk: the store is read again, so memory never holds what the disk does not.
     private func locked<T>(_ body: () throws -> T) throws -> T {
         try lock.withLock {
-            let directory = (path as NSString).deletingLastPathComponent
-            if !directory.isEmpty { try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw PKIError("cannot open \(path).lock: \(String(cString: strerror(errno)))") }
-            defer { close(fd) }
-            guard flock(fd, LOCK_EX) == 0 else { throw PKIError("cannot lock \(path).lock") }
-            defer { flock(fd, LOCK_UN) }
-            try reload()
             do { return try body() } catch {
-                // What `body` changed in memory may not be on disk: reread it next time.
-                seen = nil
+                try? load()
                 throw error
             }
         }
@@ -102,7 +86,7 @@ public final class JoinTokens: @unchecked Sendable {
                 let results = requests.map { spend($0.token, node: $0.node, now: now) }
                 guard results.contains(where: { (try? $0.get()) != nil }) else { return results }
                 do { try save() } catch {
-                    seen = nil  // what is in memory is not what is on disk: reread next time
+                    try? load()  // what is in memory is not what is on disk
                     return results.map { _ in .failure(PKIError("cannot record the token as used: \(error)")) }
                 }
                 return results
@@ -128,7 +112,6 @@ public final class JoinTokens: @unchecked Sendable {
     private func save() throws {
         let data = try JSONEncoder.weft.encode(records.values.sorted { $0.id < $1.id })
         try SecureFile.write(Array(data), to: path, mode: 0o600)
-        seen = FileSignature(path)
     }
 
     static func hash(_ secret: String) -> String { SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined() }
@@ -136,29 +119,6 @@ public final class JoinTokens: @unchecked Sendable {
     static func randomHex(_ bytes: Int) -> String {
         var generator = SystemRandomNumberGenerator()
         return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
-    }
-}
-
-/// Identifies a version of a file without reading it: a rewrite (a new inode by rename)
-/// or an edit in place (size, modification or change time) gives a different one.
-struct FileSignature: Equatable {
-    let device: UInt64, inode: UInt64, size: Int64
-    let modified: timespec, changed: timespec
-
-    init?(_ path: String) {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return nil }
-        device = UInt64(info.st_dev)
-        inode = UInt64(info.st_ino)
-        size = Int64(info.st_size)
-        modified = info.st_mtim
-        changed = info.st_ctim
-    }
-
-    static func == (a: Self, b: Self) -> Bool {
-        a.device == b.device && a.inode == b.inode && a.size == b.size
-            && a.modified.tv_sec == b.modified.tv_sec && a.modified.tv_nsec == b.modified.tv_nsec
-            && a.changed.tv_sec == b.changed.tv_sec && a.changed.tv_nsec == b.changed.tv_nsec
     }
 }
 

@@ -98,8 +98,7 @@ struct ControlServiceTests {
         _ = try await harness.joinClient { try await $0.join(good) }
         #expect(await Self.code { _ = try await harness.joinClient { try await $0.join(good) } } == .unauthenticated, "token reuse")
 
-        let tokens = try JoinTokens(path: harness.dir + "/tokens.json")
-        let expired = try tokens.create(node: "node3", ttl: 1, now: Date().addingTimeInterval(-10)).token
+        let expired = try await harness.plane.issueToken(node: "node3", ttl: 1, now: Date().addingTimeInterval(-10)).token
         var late = good
         late.node = "node3"; late.token = expired
         late.csrPem = try NodeIdentity(name: "node3").certificateSigningRequestPEM()

@@ -105,21 +105,19 @@ struct GroupCommitTests {
         #expect(try version("tokens.json") == before.1, "tokens.json was written for refused joins")
     }
 
-    @Test("tokens: a group spent with one write, each result its own; a token another process wrote is seen without a restart")
+    @Test("tokens: a group spent with one write, each result its own; what was spent is on disk for the next start")
     func tokenGroup() throws {
         let dir = temporaryDirectory()
         let controller = try JoinTokens(path: dir + "/tokens.json")
-        let weftctl = try JoinTokens(path: dir + "/tokens.json")
-        let first = try weftctl.create(node: "node1", ttl: 60).token
+        let first = try controller.create(node: "node1", ttl: 60).token
         let results = controller.consume([(first, "node1"), (first, "node1"), ("weft-join.nope", "node1"), (first, "node2")])
         #expect((try? results[0].get()) != nil)
         #expect(results.dropFirst().map { (try? $0.get()) == nil } == [true, true, true])
         #expect("\(results[1])".contains("already used") && "\(results[2])".contains("malformed"))
 
-        // weftctl adds a token after the controller last read the file.
-        let second = try weftctl.create(node: "node2", ttl: 60).token
+        let second = try controller.create(node: "node2", ttl: 60).token
         #expect(throws: Never.self) { try controller.consume(second, node: "node2") }
-        // Both spends reached the disk: a fresh reader refuses both tokens.
+        // Both spends reached the disk: a restarted controller refuses both tokens.
         let fresh = try JoinTokens(path: dir + "/tokens.json")
         #expect(fresh.consume([(first, "node1"), (second, "node2")]).allSatisfy { (try? $0.get()) == nil })
 

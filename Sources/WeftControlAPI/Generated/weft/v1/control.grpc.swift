@@ -1296,11 +1296,25 @@ public enum Weft_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CreateToken" metadata.
+        public enum CreateToken: Sendable {
+            /// Request type for "CreateToken".
+            public typealias Input = Weft_V1_CreateTokenRequest
+            /// Response type for "CreateToken".
+            public typealias Output = Weft_V1_CreateTokenResponse
+            /// Descriptor for "CreateToken".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "weft.v1.Admin"),
+                method: "CreateToken",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "weft.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Status.descriptor,
             Revoke.descriptor,
-            Rotate.descriptor
+            Rotate.descriptor,
+            CreateToken.descriptor
         ]
     }
 }
@@ -1381,6 +1395,25 @@ extension Weft_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Weft_V1_RotateRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_RotateResponse>
+
+        /// Handle the "CreateToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A single-use join token for a node. The controller is the only writer of its token
+        /// > store; the secret is in this answer only (its hash is stored, its id audited).
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Weft_V1_CreateTokenRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Weft_V1_CreateTokenResponse` messages.
+        func createToken(
+            request: GRPCCore.StreamingServerRequest<Weft_V1_CreateTokenRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_CreateTokenResponse>
     }
 
     /// Service protocol for the "weft.v1.Admin" service.
@@ -1445,6 +1478,25 @@ extension Weft_V1_Admin {
             request: GRPCCore.ServerRequest<Weft_V1_RotateRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Weft_V1_RotateResponse>
+
+        /// Handle the "CreateToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A single-use join token for a node. The controller is the only writer of its token
+        /// > store; the secret is in this answer only (its hash is stored, its id audited).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_CreateTokenRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Weft_V1_CreateTokenResponse` message.
+        func createToken(
+            request: GRPCCore.ServerRequest<Weft_V1_CreateTokenRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Weft_V1_CreateTokenResponse>
     }
 
     /// Simple service protocol for the "weft.v1.Admin" service.
@@ -1507,6 +1559,25 @@ extension Weft_V1_Admin {
             request: Weft_V1_RotateRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Weft_V1_RotateResponse
+
+        /// Handle the "CreateToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A single-use join token for a node. The controller is the only writer of its token
+        /// > store; the secret is in this answer only (its hash is stored, its id audited).
+        ///
+        /// - Parameters:
+        ///   - request: A `Weft_V1_CreateTokenRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Weft_V1_CreateTokenResponse` to respond with.
+        func createToken(
+            request: Weft_V1_CreateTokenRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Weft_V1_CreateTokenResponse
     }
 }
 
@@ -1542,6 +1613,17 @@ extension Weft_V1_Admin.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_RotateResponse>(),
             handler: { request, context in
                 try await self.rotate(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Weft_V1_Admin.Method.CreateToken.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_CreateTokenRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_CreateTokenResponse>(),
+            handler: { request, context in
+                try await self.createToken(
                     request: request,
                     context: context
                 )
@@ -1585,6 +1667,17 @@ extension Weft_V1_Admin.ServiceProtocol {
         )
         return GRPCCore.StreamingServerResponse(single: response)
     }
+
+    public func createToken(
+        request: GRPCCore.StreamingServerRequest<Weft_V1_CreateTokenRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_CreateTokenResponse> {
+        let response = try await self.createToken(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
 }
 
 // Default implementation of methods from 'ServiceProtocol'.
@@ -1622,6 +1715,19 @@ extension Weft_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Weft_V1_RotateResponse> {
         return GRPCCore.ServerResponse<Weft_V1_RotateResponse>(
             message: try await self.rotate(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func createToken(
+        request: GRPCCore.ServerRequest<Weft_V1_CreateTokenRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Weft_V1_CreateTokenResponse> {
+        return GRPCCore.ServerResponse<Weft_V1_CreateTokenResponse>(
+            message: try await self.createToken(
                 request: request.message,
                 context: context
             ),
@@ -1707,6 +1813,30 @@ extension Weft_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Weft_V1_RotateResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_RotateResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CreateToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A single-use join token for a node. The controller is the only writer of its token
+        /// > store; the secret is in this answer only (its hash is stored, its id audited).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_CreateTokenRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_CreateTokenRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_CreateTokenResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func createToken<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_CreateTokenRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_CreateTokenRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_CreateTokenResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CreateTokenResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1828,6 +1958,41 @@ extension Weft_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CreateToken" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > A single-use join token for a node. The controller is the only writer of its token
+        /// > store; the secret is in this answer only (its hash is stored, its id audited).
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_CreateTokenRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_CreateTokenRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_CreateTokenResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func createToken<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_CreateTokenRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_CreateTokenRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_CreateTokenResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CreateTokenResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Weft_V1_Admin.Method.CreateToken.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1917,6 +2082,36 @@ extension Weft_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_RotateRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_RotateResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateToken" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A single-use join token for a node. The controller is the only writer of its token
+    /// > store; the secret is in this answer only (its hash is stored, its id audited).
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Weft_V1_CreateTokenRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createToken<Result>(
+        request: GRPCCore.ClientRequest<Weft_V1_CreateTokenRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CreateTokenResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.createToken(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_CreateTokenRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_CreateTokenResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2020,6 +2215,40 @@ extension Weft_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.rotate(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CreateToken" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > A single-use join token for a node. The controller is the only writer of its token
+    /// > store; the secret is in this answer only (its hash is stored, its id audited).
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func createToken<Result>(
+        _ message: Weft_V1_CreateTokenRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CreateTokenResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Weft_V1_CreateTokenRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.createToken(
             request: request,
             options: options,
             onResponse: handleResponse

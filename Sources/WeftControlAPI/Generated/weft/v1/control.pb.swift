@@ -165,6 +165,8 @@ public nonisolated struct Weft_V1_AckRequest: Sendable {
 
   public var succeeded: Bool = false
 
+  /// The failed changes as text ("add route 10.244.2.0/24 nhid 0x57000003: ..."), for
+  /// controllers older than failed_changes: the first 64.
   public var failures: [String] = []
 
   /// SPIs of the SAs installed now (inbound and outbound).
@@ -172,6 +174,39 @@ public nonisolated struct Weft_V1_AckRequest: Sendable {
 
   /// SPIs whose soft limit was reached since the last ack.
   public var softExpiredSpis: [UInt32] = []
+
+  /// The same failures as values (the kernel refused them, or the agent would not make
+  /// them): the first 64, in applying order.
+  public var failedChanges: [Weft_V1_ChangeFailure] = []
+
+  /// How many failed in all.
+  public var failedChangeTotal: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One change that did not happen.
+public nonisolated struct Weft_V1_ChangeFailure: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// add, replace, update, delete, create, recreate.
+  public var verb: String = String()
+
+  /// vxlan device, xfrm state, xfrm policy, address, neighbour, fdb, nexthop, route.
+  public var kind: String = String()
+
+  /// The object's key as iproute2 names it: "10.244.2.0/24", "id 0x57000003".
+  public var object: String = String()
+
+  /// The kernel's errno (EEXIST = 17); 0 when the agent refused the change itself.
+  public var errno: Int32 = 0
+
+  /// The kernel's message (with its extended ack), or why the agent refused.
+  public var message: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -225,6 +260,12 @@ public nonisolated struct Weft_V1_NodeStatus: Sendable {
   /// The node has joined (the controller knows its key-agreement key).
   public var joined: Bool = false
 
+  /// What failed in the node's last reconcile (at most 8; empty once one succeeds).
+  public var failedChanges: [Weft_V1_ChangeFailure] = []
+
+  /// How many changes failed in it, all told.
+  public var failedChangeCount: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -240,6 +281,38 @@ public nonisolated struct Weft_V1_StatusResponse: Sendable {
   public var currentEpoch: UInt32 = 0
 
   public var targetEpoch: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Weft_V1_CreateTokenRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var node: String = String()
+
+  /// Validity, 60 s to 30 days.
+  public var ttlSeconds: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Weft_V1_CreateTokenResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "ID.SECRET", shown once.
+  public var token: String = String()
+
+  public var id: String = String()
+
+  public var expiresUnix: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -547,7 +620,7 @@ nonisolated extension Weft_V1_WatchUpdate: SwiftProtobuf.Message, SwiftProtobuf.
 
 nonisolated extension Weft_V1_AckRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".AckRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}succeeded\0\u{1}failures\0\u{3}installed_spis\0\u{3}soft_expired_spis\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}revision\0\u{1}succeeded\0\u{1}failures\0\u{3}installed_spis\0\u{3}soft_expired_spis\0\u{3}failed_changes\0\u{3}failed_change_total\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -560,6 +633,8 @@ nonisolated extension Weft_V1_AckRequest: SwiftProtobuf.Message, SwiftProtobuf._
       case 3: try { try decoder.decodeRepeatedStringField(value: &self.failures) }()
       case 4: try { try decoder.decodeRepeatedUInt32Field(value: &self.installedSpis) }()
       case 5: try { try decoder.decodeRepeatedUInt32Field(value: &self.softExpiredSpis) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.failedChanges) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.failedChangeTotal) }()
       default: break
       }
     }
@@ -581,6 +656,12 @@ nonisolated extension Weft_V1_AckRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if !self.softExpiredSpis.isEmpty {
       try visitor.visitPackedUInt32Field(value: self.softExpiredSpis, fieldNumber: 5)
     }
+    if !self.failedChanges.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.failedChanges, fieldNumber: 6)
+    }
+    if self.failedChangeTotal != 0 {
+      try visitor.visitSingularUInt32Field(value: self.failedChangeTotal, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -590,6 +671,58 @@ nonisolated extension Weft_V1_AckRequest: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.failures != rhs.failures {return false}
     if lhs.installedSpis != rhs.installedSpis {return false}
     if lhs.softExpiredSpis != rhs.softExpiredSpis {return false}
+    if lhs.failedChanges != rhs.failedChanges {return false}
+    if lhs.failedChangeTotal != rhs.failedChangeTotal {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_ChangeFailure: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ChangeFailure"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}verb\0\u{1}kind\0\u{1}object\0\u{1}errno\0\u{1}message\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.verb) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.kind) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.object) }()
+      case 4: try { try decoder.decodeSingularInt32Field(value: &self.errno) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.verb.isEmpty {
+      try visitor.visitSingularStringField(value: self.verb, fieldNumber: 1)
+    }
+    if !self.kind.isEmpty {
+      try visitor.visitSingularStringField(value: self.kind, fieldNumber: 2)
+    }
+    if !self.object.isEmpty {
+      try visitor.visitSingularStringField(value: self.object, fieldNumber: 3)
+    }
+    if self.errno != 0 {
+      try visitor.visitSingularInt32Field(value: self.errno, fieldNumber: 4)
+    }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_ChangeFailure, rhs: Weft_V1_ChangeFailure) -> Bool {
+    if lhs.verb != rhs.verb {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.object != rhs.object {return false}
+    if lhs.errno != rhs.errno {return false}
+    if lhs.message != rhs.message {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -635,7 +768,7 @@ nonisolated extension Weft_V1_StatusRequest: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Weft_V1_NodeStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".NodeStatus"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}desired_revision\0\u{3}applied_revision\0\u{1}connected\0\u{3}certificate_expires_unix\0\u{3}inbound_epoch\0\u{3}outbound_epoch\0\u{1}revoked\0\u{3}pending_since_unix_ms\0\u{1}joined\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}name\0\u{3}desired_revision\0\u{3}applied_revision\0\u{1}connected\0\u{3}certificate_expires_unix\0\u{3}inbound_epoch\0\u{3}outbound_epoch\0\u{1}revoked\0\u{3}pending_since_unix_ms\0\u{1}joined\0\u{3}failed_changes\0\u{3}failed_change_count\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -653,6 +786,8 @@ nonisolated extension Weft_V1_NodeStatus: SwiftProtobuf.Message, SwiftProtobuf._
       case 8: try { try decoder.decodeSingularBoolField(value: &self.revoked) }()
       case 9: try { try decoder.decodeSingularInt64Field(value: &self.pendingSinceUnixMs) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.joined) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.failedChanges) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.failedChangeCount) }()
       default: break
       }
     }
@@ -689,6 +824,12 @@ nonisolated extension Weft_V1_NodeStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if self.joined != false {
       try visitor.visitSingularBoolField(value: self.joined, fieldNumber: 10)
     }
+    if !self.failedChanges.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.failedChanges, fieldNumber: 11)
+    }
+    if self.failedChangeCount != 0 {
+      try visitor.visitSingularUInt32Field(value: self.failedChangeCount, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -703,6 +844,8 @@ nonisolated extension Weft_V1_NodeStatus: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.revoked != rhs.revoked {return false}
     if lhs.pendingSinceUnixMs != rhs.pendingSinceUnixMs {return false}
     if lhs.joined != rhs.joined {return false}
+    if lhs.failedChanges != rhs.failedChanges {return false}
+    if lhs.failedChangeCount != rhs.failedChangeCount {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -743,6 +886,81 @@ nonisolated extension Weft_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtob
     if lhs.nodes != rhs.nodes {return false}
     if lhs.currentEpoch != rhs.currentEpoch {return false}
     if lhs.targetEpoch != rhs.targetEpoch {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_CreateTokenRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateTokenRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}node\0\u{3}ttl_seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.node) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.ttlSeconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.node.isEmpty {
+      try visitor.visitSingularStringField(value: self.node, fieldNumber: 1)
+    }
+    if self.ttlSeconds != 0 {
+      try visitor.visitSingularUInt32Field(value: self.ttlSeconds, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_CreateTokenRequest, rhs: Weft_V1_CreateTokenRequest) -> Bool {
+    if lhs.node != rhs.node {return false}
+    if lhs.ttlSeconds != rhs.ttlSeconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_CreateTokenResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CreateTokenResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}token\0\u{1}id\0\u{3}expires_unix\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.token) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.id) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.expiresUnix) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.token.isEmpty {
+      try visitor.visitSingularStringField(value: self.token, fieldNumber: 1)
+    }
+    if !self.id.isEmpty {
+      try visitor.visitSingularStringField(value: self.id, fieldNumber: 2)
+    }
+    if self.expiresUnix != 0 {
+      try visitor.visitSingularInt64Field(value: self.expiresUnix, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_CreateTokenResponse, rhs: Weft_V1_CreateTokenResponse) -> Bool {
+    if lhs.token != rhs.token {return false}
+    if lhs.id != rhs.id {return false}
+    if lhs.expiresUnix != rhs.expiresUnix {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
