@@ -59,43 +59,60 @@ extension ObjectChange {
 /// so that `observed` becomes `desired`. Pure; the order is the order to apply in:
 /// additions and replacements by dependency (address, neighbour, FDB, nexthop, route), then
 /// removals in reverse (route, nexthop, FDB, neighbour, address). Within a kind, changes are
-/// sorted by key, so the same input always gives the same plan.
+/// sorted by key (`KeyedDiff`), so the same input always gives the same plan.
 public func diff(desired: OverlayObjects, observed: OverlayObjects) -> [ObjectChange] {
-    var adds: [ObjectChange] = [], deletes: [ObjectChange] = []
+    var plan = OverlayPlan()
+    plan.reserve(desired.addresses.count + desired.neighbours.count + desired.fdb.count + desired.nexthops.count + desired.routes.count)
+    plan.add(desired.addresses, observed.addresses, order: prefixOrder, add: { p, _ in .addAddress(p) }, delete: { p, _ in .deleteAddress(p) })
+    plan.add(desired.neighbours, observed.neighbours, order: <, add: ObjectChange.addNeighbour, replace: ObjectChange.replaceNeighbour,
+             delete: ObjectChange.deleteNeighbour)
+    plan.add(desired.fdb, observed.fdb, order: <, add: { remote, _ in .addFDB(remote) }, delete: { remote, _ in .deleteFDB(remote) })
+    plan.add(desired.nexthops, observed.nexthops, order: <, add: ObjectChange.addNexthop, replace: ObjectChange.replaceNexthop,
+             delete: ObjectChange.deleteNexthop)
+    plan.add(desired.routes, observed.routes, order: prefixOrder, add: ObjectChange.addRoute, replace: ObjectChange.replaceRoute,
+             delete: ObjectChange.deleteRoute)
+    return plan.changes
+}
 
-    adds += desired.addresses.subtracting(observed.addresses).sorted(by: prefixOrder).map { .addAddress($0) }
-    for (ip, mac) in desired.neighbours.sorted(by: { $0.key < $1.key }) {
-        if let current = observed.neighbours[ip] {
-            if current != mac { adds.append(.replaceNeighbour(ip, mac)) }
-        } else {
-            adds.append(.addNeighbour(ip, mac))
-        }
-    }
-    adds += desired.fdb.subtracting(observed.fdb).sorted().map { .addFDB($0) }
-    for (id, gateway) in desired.nexthops.sorted(by: { $0.key < $1.key }) {
-        if let current = observed.nexthops[id] {
-            if current != gateway { adds.append(.replaceNexthop(id, gateway)) }
-        } else {
-            adds.append(.addNexthop(id, gateway))
-        }
-    }
-    for (prefix, id) in desired.routes.sorted(by: { prefixOrder($0.key, $1.key) }) {
-        if let current = observed.routes[prefix] {
-            if current != id { adds.append(.replaceRoute(prefix, id)) }
-        } else {
-            adds.append(.addRoute(prefix, id))
-        }
+/// The overlay plan built kind by kind in dependency order: each kind's additions and
+/// replacements appended as its diff is walked, its removals kept aside and put at the end
+/// in reverse kind order. One kind's diff is alive at a time, and no edit list is held.
+struct OverlayPlan {
+    private var upserts: [ObjectChange] = []
+    private var deletes: [[ObjectChange]] = []
+
+    mutating func reserve(_ count: Int) { upserts.reserveCapacity(count) }
+
+    var changes: [ObjectChange] { deletes.reversed().reduce(into: upserts) { $0 += $1 } }
+
+    mutating func add<Key: Hashable, Value: Equatable>(_ desired: [Key: Value], _ observed: [Key: Value], order: (Key, Key) -> Bool,
+                                                      add: (Key, Value) -> ObjectChange, replace: (Key, Value) -> ObjectChange,
+                                                      delete: (Key, Value) -> ObjectChange) {
+        walk(desired.sorted { order($0.key, $1.key) }.lazy.map { (key: $0.key, value: $0.value) }, observed,
+             isDesired: { desired[$0] != nil }, order: order, add: add, replace: replace, delete: delete)
     }
 
-    deletes += observed.routes.filter { desired.routes[$0.key] == nil }.sorted(by: { prefixOrder($0.key, $1.key) })
-        .map { .deleteRoute($0.key, $0.value) }
-    deletes += observed.nexthops.filter { desired.nexthops[$0.key] == nil }.sorted(by: { $0.key < $1.key })
-        .map { .deleteNexthop($0.key, $0.value) }
-    deletes += observed.fdb.subtracting(desired.fdb).sorted().map { .deleteFDB($0) }
-    deletes += observed.neighbours.filter { desired.neighbours[$0.key] == nil }.sorted(by: { $0.key < $1.key })
-        .map { .deleteNeighbour($0.key, $0.value) }
-    deletes += observed.addresses.subtracting(desired.addresses).sorted(by: prefixOrder).map { .deleteAddress($0) }
-    return adds + deletes
+    mutating func add<Key: Hashable>(_ desired: Set<Key>, _ observed: Set<Key>, order: (Key, Key) -> Bool,
+                                     add: (Key, Bool) -> ObjectChange, delete: (Key, Bool) -> ObjectChange) {
+        walk(desired.sorted(by: order).lazy.map { (key: $0, value: true) }, Dictionary(uniqueKeysWithValues: observed.lazy.map { ($0, true) }),
+             isDesired: desired.contains, order: order, add: add, replace: { _, _ in nil }, delete: delete)
+    }
+
+    private mutating func walk<Key: Hashable, Value: Equatable>(_ desired: some Sequence<(key: Key, value: Value)>, _ observed: [Key: Value],
+                                                                isDesired: @escaping (Key) -> Bool, order: (Key, Key) -> Bool, add: (Key, Value) -> ObjectChange,
+                                                                replace: (Key, Value) -> ObjectChange?, delete: (Key, Value) -> ObjectChange) {
+        var removals: [ObjectChange] = []
+        KeyedDiff.walk(desired: desired, observed: observed, same: ==, deleteOrder: order, isDesired: isDesired, upsert: { edit in
+            switch edit {
+            case .add(let key, let value): upserts.append(add(key, value))
+            case .update(let key, _, let value): if let change = replace(key, value) { upserts.append(change) }
+            case .delete: break
+            }
+        }, delete: { edit in
+            if case .delete(let key, let value) = edit { removals.append(delete(key, value)) }
+        })
+        deletes.append(removals)
+    }
 }
 
 /// Compares the live device with the desired one; nil when nothing differs.

@@ -207,38 +207,41 @@ public func diffXfrm(desired: DesiredEncryption, observedStates: [XfrmState], ob
 }
 
 func diffXfrm(desired: DesiredEncryption, observed: ObservedXfrm) -> (adds: [XfrmChange], deletes: [XfrmChange]) {
-    let have = observed.states, havePolicies = observed.policies
-    var adds: [XfrmChange] = [], deletes: [XfrmChange] = []
-    // Desired order (peer by peer) for what is wanted; sorted order for what is stale. The
-    // seen sets end up holding every desired key (keys only: no copy of desired values).
-    var seenStates: Set<StateKey> = []
-    for state in desired.states where seenStates.insert(StateKey(state)).inserted {
-        let key = StateKey(state)
-        if let current = have[key] {
-            if !sameSA(current, state) {
-                deletes.append(.deleteState(current))
-                adds.append(.addState(state))
-            } else if current.lifetime.limits != state.lifetime.limits || current.outputMark != state.outputMark {
-                adds.append(.updateState(state))
-            }
-        } else {
+    // Desired order (peer by peer) for what is wanted; sorted order for what is stale.
+    let states = KeyedDiff(desired: desired.states.lazy.map { (key: StateKey($0), value: $0) }, observed: observed.states,
+                           same: { sameSA($0, $1) && !needsUpdate($0, to: $1) }, deleteOrder: <)
+    let policies = KeyedDiff(desired: desired.policies.lazy.map { (key: PolicyKey($0), value: $0) }, observed: observed.policies,
+                             same: { $0.templates == $1.templates && $0.priority == $1.priority }, deleteOrder: <)
+    var replaced: [XfrmChange] = [], adds: [XfrmChange] = []
+    for edit in states.upserts {
+        switch edit {
+        case .add(_, let state): adds.append(.addState(state))
+        case .update(_, let current, let state) where !sameSA(current, state):
+            // A field that cannot change on a live SA: removed, then added again.
+            replaced.append(.deleteState(current))
             adds.append(.addState(state))
+        case .update(_, _, let state): adds.append(.updateState(state))
+        case .delete: break
         }
     }
-    var seenPolicies: Set<PolicyKey> = []
-    for policy in desired.policies where seenPolicies.insert(PolicyKey(policy)).inserted {
-        let key = PolicyKey(policy)
-        if let current = havePolicies[key] {
-            if current.templates != policy.templates || current.priority != policy.priority { adds.append(.replacePolicy(policy)) }
-        } else {
-            adds.append(.addPolicy(policy))
+    for edit in policies.upserts {
+        switch edit {
+        case .add(_, let policy): adds.append(.addPolicy(policy))
+        case .update(_, _, let policy): adds.append(.replacePolicy(policy))
+        case .delete: break
         }
     }
-    let stalePolicies = havePolicies.keys.filter { !seenPolicies.contains($0) }.sorted().map { XfrmChange.deletePolicy(havePolicies[$0]!) }
-    let staleStates = have.keys.filter { !seenStates.contains($0) }.sorted().map { XfrmChange.deleteState(have[$0]!) }
+    let stalePolicies = policies.deletes.compactMap { if case .delete(_, let p) = $0 { XfrmChange.deletePolicy(p) } else { nil } }
+    let staleStates = states.deletes.compactMap { if case .delete(_, let s) = $0 { XfrmChange.deleteState(s) } else { nil } }
     // A changed SA is removed before its replacement is added (same SPI); stale ones after
     // the policies that used them.
-    return (adds: joined(deletes, adds), deletes: joined(stalePolicies, staleStates))
+    return (adds: joined(replaced, adds), deletes: joined(stalePolicies, staleStates))
+}
+
+/// Limits and the output mark are updated in place on a live SA (the key and the
+/// sequence counter stay).
+func needsUpdate(_ current: XfrmState, to state: XfrmState) -> Bool {
+    current.lifetime.limits != state.lifetime.limits || current.outputMark != state.outputMark
 }
 
 /// Compares the fields that cannot change on a live SA; kernel-filled fields (counters,

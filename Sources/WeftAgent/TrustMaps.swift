@@ -91,13 +91,17 @@ public final class TrustFilters: @unchecked Sendable {
         var writes = 0
         for name in TrustMapContents.names {
             let map = try overlay.map(name)
-            let want = desired.maps[name] ?? [:]
-            let have = try map.entries()
-            for (key, value) in want where have[key] != value {
-                try map.update(key: key, value: value)
-                writes += 1
+            let entries = KeyedDiff(desired: desired.maps[name] ?? [:], observed: try map.entries(), order: { $0.lexicographicallyPrecedes($1) })
+            for edit in entries.upserts {
+                switch edit {
+                case .add(let key, let value), .update(let key, _, let value):
+                    try map.update(key: key, value: value)
+                    writes += 1
+                case .delete: break
+                }
             }
-            for key in have.keys where want[key] == nil && name != "weft_config" {
+            // weft_config is an array map: its one entry is overwritten, never deleted.
+            for case .delete(let key, _) in entries.deletes where name != "weft_config" {
                 try map.delete(key: key)
                 writes += 1
             }
