@@ -20,10 +20,8 @@ public struct DesiredEncryption: Hashable, Sendable {
     public var policies: [XfrmPolicy] = []
 
     public static let aead = "rfc4106(gcm(aes))"
-    public static let markTag: UInt32 = 0x5700_0000
-
-    public static func reqid(peerIndex: UInt32) -> UInt32 { Ownership.nexthopIDBase | peerIndex }
-    public static func mark(peerIndex: UInt32) -> XfrmMark { XfrmMark(value: markTag | (peerIndex & 0xffff)) }
+    public static func reqid(peerIndex: UInt32) -> UInt32 { Ownership.reqid(peerIndex: peerIndex) }
+    public static func mark(peerIndex: UInt32) -> XfrmMark { Ownership.mark(peerIndex: peerIndex) }
 
     public struct Error: Swift.Error, CustomStringConvertible {
         public var description: String
@@ -101,7 +99,7 @@ public struct DesiredEncryption: Hashable, Sendable {
         let selector = XfrmSelector(source: IPPrefix(source, UInt8(source.bitWidth)), destination: IPPrefix(destination, UInt8(destination.bitWidth)),
                                     protocolID: .udp, destinationPort: port)
         var policy = XfrmPolicy(selector: selector, direction: direction, templates: [XfrmTemplate(source: source, destination: destination, reqid: reqid)])
-        policy.priority = 0x5700
+        policy.priority = Ownership.xfrmPolicyPriority
         return policy
     }
 }
@@ -161,9 +159,6 @@ public enum XfrmChange: Hashable, Sendable, CustomStringConvertible {
 /// are large values, and the first programming of 5,000 peers has 20,000 of them.
 func joined<T>(_ a: [T], _ b: [T]) -> [T] { b.isEmpty ? a : a.isEmpty ? b : a + b }
 
-/// Whether an observed XFRM object is Weft's: its reqid (a policy's template reqid) is in
-/// Weft's range.
-func isWeftReqid(_ reqid: UInt32) -> Bool { reqid & 0xff00_0000 == Ownership.nexthopIDBase }
 
 /// Weft's SAs and policies in the kernel (by reqid), keyed as the diff compares them; the
 /// first of duplicates kept. Filled from the dumps one object at a time, so neither dump is
@@ -180,13 +175,13 @@ struct ObservedXfrm {
     }
 
     mutating func add(_ state: XfrmState) {
-        guard isWeftReqid(state.reqid) else { return }
+        guard Ownership.isWeft(reqid: state.reqid) else { return }
         let key = StateKey(state)
         if states[key] == nil { states[key] = state }
     }
 
     mutating func add(_ policy: XfrmPolicy) {
-        guard policy.templates.contains(where: { isWeftReqid($0.reqid) }) else { return }
+        guard policy.templates.contains(where: { Ownership.isWeft(reqid: $0.reqid) }) else { return }
         let key = PolicyKey(policy)
         if policies[key] == nil { policies[key] = policy }
     }
@@ -208,12 +203,11 @@ public func diffXfrm(desired: DesiredEncryption, observedStates: [XfrmState], ob
 
 func diffXfrm(desired: DesiredEncryption, observed: ObservedXfrm) -> (adds: [XfrmChange], deletes: [XfrmChange]) {
     // Desired order (peer by peer) for what is wanted; sorted order for what is stale.
-    let states = KeyedDiff(desired: desired.states.lazy.map { (key: StateKey($0), value: $0) }, observed: observed.states,
-                           same: { sameSA($0, $1) && !needsUpdate($0, to: $1) }, deleteOrder: <)
-    let policies = KeyedDiff(desired: desired.policies.lazy.map { (key: PolicyKey($0), value: $0) }, observed: observed.policies,
-                             same: { $0.templates == $1.templates && $0.priority == $1.priority }, deleteOrder: <)
-    var replaced: [XfrmChange] = [], adds: [XfrmChange] = []
-    for edit in states.upserts {
+    // Walked, not collected: an edit holds two ~400-byte SAs, and 20,000 of them would be
+    // 16 MB held for nothing.
+    var replaced: [XfrmChange] = [], adds: [XfrmChange] = [], stalePolicies: [XfrmChange] = [], staleStates: [XfrmChange] = []
+    KeyedDiff.walk(desired: desired.states.lazy.map { (key: StateKey($0), value: $0) }, observed: observed.states,
+                   same: { sameSA($0, $1) && !needsUpdate($0, to: $1) }, deleteOrder: <, upsert: { edit in
         switch edit {
         case .add(_, let state): adds.append(.addState(state))
         case .update(_, let current, let state) where !sameSA(current, state):
@@ -223,16 +217,19 @@ func diffXfrm(desired: DesiredEncryption, observed: ObservedXfrm) -> (adds: [Xfr
         case .update(_, _, let state): adds.append(.updateState(state))
         case .delete: break
         }
-    }
-    for edit in policies.upserts {
+    }, delete: { edit in
+        if case .delete(_, let state) = edit { staleStates.append(.deleteState(state)) }
+    })
+    KeyedDiff.walk(desired: desired.policies.lazy.map { (key: PolicyKey($0), value: $0) }, observed: observed.policies,
+                   same: { $0.templates == $1.templates && $0.priority == $1.priority }, deleteOrder: <, upsert: { edit in
         switch edit {
         case .add(_, let policy): adds.append(.addPolicy(policy))
         case .update(_, _, let policy): adds.append(.replacePolicy(policy))
         case .delete: break
         }
-    }
-    let stalePolicies = policies.deletes.compactMap { if case .delete(_, let p) = $0 { XfrmChange.deletePolicy(p) } else { nil } }
-    let staleStates = states.deletes.compactMap { if case .delete(_, let s) = $0 { XfrmChange.deleteState(s) } else { nil } }
+    }, delete: { edit in
+        if case .delete(_, let policy) = edit { stalePolicies.append(.deletePolicy(policy)) }
+    })
     // A changed SA is removed before its replacement is added (same SPI); stale ones after
     // the policies that used them.
     return (adds: joined(replaced, adds), deletes: joined(stalePolicies, staleStates))

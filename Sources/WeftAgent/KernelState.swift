@@ -17,19 +17,16 @@ struct KernelState {
             if address.index == device { addresses.insert(address.local) }
         }
         objects.neighbours = try socket.dump(Neighbour.self, family: .inet, into: [:]) { neighbours, n in
-            guard n.index == device, n.state.contains(.permanent), n.protocolID == Ownership.protocolNumber else { return }
-            if let mac = n.linkLayerAddress { neighbours[n.destination] = mac }
+            if Ownership.isWeft(n, on: device), let mac = n.linkLayerAddress { neighbours[n.destination] = mac }
         }
         objects.fdb = try socket.dump(FDBEntry.self, into: []) { fdb, entry in
-            guard entry.index == device, entry.flags.contains(.self), let remote = entry.destination else { return }
-            fdb.insert(FDBRemote(mac: entry.mac, remote: remote))
+            if Ownership.isWeft(entry, on: device), let remote = entry.destination { fdb.insert(FDBRemote(mac: entry.mac, remote: remote)) }
         }
         objects.nexthops = try socket.dump(Nexthop.self, into: [:]) { nexthops, nexthop in
             if Ownership.isWeft(nexthop), let gateway = nexthop.gateway { nexthops[nexthop.id] = gateway }
         }
         objects.routes = try socket.dump(Route.self, family: .inet, into: [:]) { routes, route in
-            guard route.protocolID == Ownership.routeProtocol, route.table == .main, let id = route.nexthopID else { return }
-            routes[route.destination] = id
+            if Ownership.isWeft(route), let id = route.nexthopID { routes[route.destination] = id }
         }
         return objects
     }

@@ -1,24 +1,64 @@
 import Netlink
 
 /// How Weft recognises its own kernel objects, so that adoption after a restart and
-/// garbage collection touch Weft's objects and nothing else.
+/// garbage collection touch Weft's objects and nothing else. Every mark Weft sets and
+/// every test of "is this Weft's?" is here.
 ///
 /// | object | marked by |
 /// |---|---|
 /// | overlay device | its name (`node.device`, default `weft0`) and kind vxlan |
+/// | address | on the overlay device |
 /// | neighbour | on the overlay device, NUD_PERMANENT, NDA_PROTOCOL 0x57 |
 /// | FDB entry | on the overlay device, NTF_SELF, with a remote (NDA_DST) |
 /// | nexthop | id in 0x57000000–0x57ffffff and protocol 0x57 |
-/// | route | protocol 0x57 |
+/// | route | protocol 0x57, table main, via a nexthop id |
+/// | XFRM state | reqid in 0x57000000–0x57ffffff (0x57000000 + peer index) |
+/// | XFRM policy | a template with such a reqid; priority 0x5700 |
+/// | SA output mark | 0x57000000 + peer index under mask 0xff000000 (what the filters read) |
 /// | tc filter | clsact ingress, handle 0x5746 priority 0x5746 ("WF"), a program named as Weft's |
+/// | BPF maps | pinned under `/sys/fs/bpf/weft` (`--pin-root`), names `weft_*` |
+///
+/// SPIs are not a mark: the controller allocates them (`WeftPlanner.Keying`), and an SA is
+/// recognised by its reqid.
 public enum Ownership {
     /// 0x57 = 87 ('W'); unassigned in iproute2's rt_protos.
     public static let protocolNumber: UInt8 = 0x57
     public static let routeProtocol = RouteProtocol(rawValue: protocolNumber)
+    /// The top byte of every id-like mark (nexthop ids, reqids, SA marks).
+    static let tagMask: UInt32 = 0xff00_0000
     public static let nexthopIDBase: UInt32 = 0x5700_0000
+    public static let reqidBase: UInt32 = 0x5700_0000
+    public static let markTag: UInt32 = 0x5700_0000
+    public static let markMask: UInt32 = tagMask
+    public static let xfrmPolicyPriority: UInt32 = 0x5700
+    public static let bpfPinRoot = "/sys/fs/bpf/weft"
 
     /// One nexthop per peer, named by the peer's node index.
     public static func nexthopID(peerIndex: UInt32) -> UInt32 { nexthopIDBase | (peerIndex & 0x00ff_ffff) }
+    /// One reqid per peer for its SAs and policies.
+    public static func reqid(peerIndex: UInt32) -> UInt32 { reqidBase | (peerIndex & 0x00ff_ffff) }
+    /// The output mark of a peer's inbound SA: the filters read the sender from it.
+    public static func mark(peerIndex: UInt32) -> XfrmMark { XfrmMark(value: markTag | (peerIndex & 0xffff)) }
+
+    public static func isWeft(_ nexthop: Nexthop) -> Bool {
+        nexthop.id & tagMask == nexthopIDBase && nexthop.protocolID == routeProtocol
+    }
+
+    public static func isWeft(reqid: UInt32) -> Bool { reqid & tagMask == reqidBase }
+
+    static func isWeft(_ neighbour: Neighbour, on device: Int32) -> Bool {
+        neighbour.index == device && neighbour.state.contains(.permanent) && neighbour.protocolID == protocolNumber
+    }
+
+    static func isWeft(_ entry: FDBEntry, on device: Int32) -> Bool {
+        entry.index == device && entry.flags.contains(.self) && entry.destination != nil
+    }
+
+    static func isWeft(_ route: Route) -> Bool {
+        route.protocolID == routeProtocol && route.table == .main && route.nexthopID != nil
+    }
+
+    // tc filters.
 
     /// Weft's tc filters sit at a handle and priority of their own on each hook: an
     /// operator's filter elsewhere on the hook is never replaced or deleted, and one at
@@ -36,9 +76,5 @@ public enum Ownership {
     /// bytes) is one of Weft's.
     public static func isWeftProgram(kernelName name: String) -> Bool {
         programs.contains { String($0.utf8.prefix(15))! == name }
-    }
-
-    public static func isWeft(_ nexthop: Nexthop) -> Bool {
-        nexthop.id & 0xff00_0000 == nexthopIDBase && nexthop.protocolID == routeProtocol
     }
 }

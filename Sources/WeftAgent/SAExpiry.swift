@@ -14,7 +14,7 @@ public struct SAExpiry: Hashable, Sendable, CustomStringConvertible {
 
     /// nil when the SA is not Weft's.
     public init?(_ event: XfrmExpire, localUnderlay: IPAddress?) {
-        guard isWeftReqid(event.state.reqid) else { return nil }
+        guard Ownership.isWeft(reqid: event.state.reqid) else { return nil }
         peerIndex = event.state.reqid & 0xffff
         direction = event.state.source == localUnderlay ? .outbound : .inbound
         spi = event.state.spi

@@ -17,7 +17,7 @@ public struct TrustMapContents: Hashable, Sendable {
         let quarantined = Set(state.quarantined)
         // Policy is enforced when there is any; replies to allowed flows pass (stateless rule).
         let flags = state.policy.isEmpty ? 0 : Self.enforcePolicy | Self.allowReplies
-        maps["weft_config"]![le32(0)] = be16(state.cluster.port) + [0, 0] + le32(DesiredEncryption.markTag) + le32(0xff00_0000) + le32(flags)
+        maps["weft_config"]![le32(0)] = be16(state.cluster.port) + [0, 0] + le32(Ownership.markTag) + le32(Ownership.markMask) + le32(flags)
         for (i, peer) in state.peers.enumerated() {
             guard case .v4(let underlay)? = IPAddress(peer.underlay) else { throw DesiredStateError("peers[\(i)].underlay: the filters take IPv4 only") }
             guard let mac = MACAddress(peer.vtepMAC) else { throw DesiredStateError("peers[\(i)].vtepMAC \"\(peer.vtepMAC)\" is not a MAC") }

@@ -51,7 +51,7 @@ public struct AgentConfiguration: Sendable {
     /// weft_uplink.o and weft_overlay.o (scripts/build-bpf): with it the trust filters are
     /// attached and their maps (pinned under `pinRoot`) filled.
     public var bpfDirectory: String?
-    public var pinRoot = "/sys/fs/bpf/weft"
+    public var pinRoot = Ownership.bpfPinRoot
     /// What must survive the agent: the SA ledger; in controller mode also the keys,
     /// certificate and last desired state (docs/desired-state.md).
     public var stateDirectory = "/var/lib/weft"

@@ -9,7 +9,7 @@ extension WeftCtl {
     /// counters summed over CPUs.
     func showBPF() throws {
         try invocation.allowOnly(["pin-root"])
-        let root = try invocation.value(after: "pin-root") ?? BPFFeatures.bpffsRoot + "/weft"
+        let root = try invocation.value(after: "pin-root") ?? Ownership.bpfPinRoot
         let links = try routeSocket().dump(Link.self)
         let indexes = links.map(\.index)
         let query: @Sendable () -> [(Int32, UInt32, String)] = {

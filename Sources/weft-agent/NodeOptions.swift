@@ -1,4 +1,5 @@
 import ArgumentParser
+import WeftAgent
 import WeftAgentDaemon
 
 /// The options `apply` and `run` share: where the node's state is and which kernel.
@@ -16,7 +17,7 @@ struct NodeOptions: ParsableArguments {
     var bpf: String?
 
     @Option(name: .customLong("pin-root"), help: ArgumentHelp("bpffs directory the filters' maps are pinned under.", valueName: "DIR"))
-    var pinRoot = "/sys/fs/bpf/weft"
+    var pinRoot = Ownership.bpfPinRoot
 
     @Option(name: [.customShort("n"), .customLong("netns")], help: ArgumentHelp("Program this network namespace (ip netns name) instead of the agent's own.", valueName: "NETNS"))
     var netns: String?
