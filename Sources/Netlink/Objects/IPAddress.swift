@@ -4,28 +4,6 @@ import Glibc
 import Musl
 #endif
 
-/// Address families as netlink carries them (`AF_*`).
-public struct AddressFamily: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: UInt8
-    public init(rawValue: UInt8) { self.rawValue = rawValue }
-
-    public static let unspecified = AddressFamily(rawValue: 0)
-    public static let inet = AddressFamily(rawValue: 2)
-    public static let bridge = AddressFamily(rawValue: 7)
-    public static let packet = AddressFamily(rawValue: 17)
-    public static let inet6 = AddressFamily(rawValue: 10)
-
-    public var description: String {
-        switch self {
-        case .inet: "inet"
-        case .inet6: "inet6"
-        case .bridge: "bridge"
-        case .unspecified: "unspec"
-        default: "family \(rawValue)"
-        }
-    }
-}
-
 /// An IPv4 or IPv6 address, stored in network byte order.
 public enum IPAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
     case v4(UInt32)                  // value as a number: 192.0.2.1 == 0xC0000201
@@ -116,39 +94,4 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(address)/\(length)" }
-}
-
-/// A 48-bit Ethernet address.
-public struct MACAddress: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var value: UInt64
-
-    public init(_ value: UInt64) { self.value = value & 0xffff_ffff_ffff }
-
-    /// Parses `aa:bb:cc:dd:ee:ff`.
-    public init?(_ text: String) {
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == 6 else { return nil }
-        var value: UInt64 = 0
-        for part in parts {
-            guard part.count == 2, let byte = UInt8(part, radix: 16) else { return nil }
-            value = value << 8 | UInt64(byte)
-        }
-        self.init(value)
-    }
-
-    public init?(bytes: ArraySlice<UInt8>) {
-        guard bytes.count == 6 else { return nil }
-        self.init(bytes.reduce(0) { $0 << 8 | UInt64($1) })
-    }
-
-    public var bytes: [UInt8] { (0..<6).map { UInt8(truncatingIfNeeded: value >> (40 - 8 * UInt64($0))) } }
-
-    public var description: String {
-        bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined(separator: ":")
-    }
-
-    public static func < (a: MACAddress, b: MACAddress) -> Bool { a.value < b.value }
 }
