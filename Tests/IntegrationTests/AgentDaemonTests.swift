@@ -11,14 +11,6 @@ import WeftTestSupport
 /// datapath in place.
 @Suite("agent daemon on the real kernel", .enabled(if: Host.isRoot && Host.hasIPRoute2, Comment(rawValue: Host.kernelNamespaceReason)))
 struct AgentDaemonTests {
-    func node() throws -> TestNamespace {
-        let ns = try TestNamespace()
-        try ns.ip(["link", "add", "uplink0", "type", "veth", "peer", "name", "uplink0-peer"])
-        try ns.ip(["addr", "add", "192.0.2.1/24", "dev", "uplink0"])
-        try ns.ip(["link", "set", "uplink0", "up"])
-        return ns
-    }
-
     func routes(_ ns: TestNamespace) throws -> Set<String> {
         Set(try ns.ipJSON(["route", "show", "proto", "87"]).compactMap { $0["dst"] as? String })
     }
@@ -40,7 +32,7 @@ struct AgentDaemonTests {
 
     @Test("follows the file, repairs a deleted route on its netlink event, keeps the datapath under a refused file and at shutdown")
     func lifecycle() async throws {
-        let ns = try node()
+        let ns = try ReconcilerTests().node()  // a node namespace with its uplink
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("weft-daemon-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
