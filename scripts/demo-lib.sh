@@ -160,7 +160,7 @@ matrix() {
   done; done
   for s in "${!pods[@]}"; do for d in "${!pods[@]}"; do
     [ "$s" = "$d" ] || [ "$(expect_pair "${pods[$s]}" "${pods[$d]}")" = ok ] && continue
-    if dropped_within "${nss[$s]}" "${addrs[$d]}" 10 counter 3 6; then echo denied; else echo ok; fi > "$TMP/matrix/$s-$d"
+    if dropped_within "${nss[$s]}" "${addrs[$d]}" 10 counter 3 drop_policy; then echo denied; else echo ok; fi > "$TMP/matrix/$s-$d"
   done; done
   wait_for_files 30 "$TMP/matrix"
   local header="  from \\ to  " good=0 bad=0 denied=0
@@ -186,16 +186,14 @@ wait_for_files() {  # wait_for_files COUNT DIR: until COUNT non-empty files (bac
   for _ in $(seq 300); do [ "$(find "$2" -type f -size +0 | wc -l)" -ge "$1" ] && return; sleep 0.1; done
 }
 
-counter() {  # counter NODE INDEX: packets in the pinned weft_counters map, read with bpftool
-  bpftool -j map lookup pinned "$BPFFS/node$1/weft_counters" key "$2" 0 0 0 2>/dev/null | jq '[.formatted.values[].value.packets] | add // 0' 2>/dev/null || echo 0
-}
+counter() { weft_counter "$BPFFS/node$1" "$2"; }  # counter NODE REASON: from the pinned weft_counters map (bpftool)
 
 spoof() {
-  local before; before=$(counter 3 5)
+  local before; before=$(counter 3 drop_spoofed_source)
   ip -n "$(pod 2 b)" addr add 10.244.1.50/32 dev eth0
   ip netns exec "$(pod 2 b)" ping -c 3 -W 1 -q -I 10.244.1.50 10.244.3.11 >/dev/null 2>&1
   ip -n "$(pod 2 b)" addr del 10.244.1.50/32 dev eth0
-  local after; after=$(counter 3 5)
+  local after; after=$(counter 3 drop_spoofed_source)
   if [ "$after" -ge $((before + 3)) ]; then result "spoofed source" PASS "node3 dropped all 3 packets as drop_spoofed_source (bpftool: $before -> $after)"
   else result "spoofed source" FAIL "node3's drop_spoofed_source went $before -> $after for 3 spoofed packets"; fi
 }
@@ -293,7 +291,7 @@ counters() {
     writes=$(in_ns "$(node $n)" curl -s 127.0.0.1:9464/metrics 2>/dev/null | sed -nE 's/^weft_agent_(reconciles_total|kernel_writes_total) ([0-9]+).*/\1=\2/p' | paste -sd' ' -)
     echo "  node$n: ${view:-no counters} | ${writes:-agent gone}"
   done
-  local policy; policy=$(counter 3 6)
+  local policy; policy=$(counter 3 drop_policy)
   if [ "$policy" -gt 0 ]; then result "counters" PASS "node3 counted $policy policy drops (bpftool), per-verdict counters above"
   else result "counters" FAIL "node3's drop_policy counter is 0 after denied pings"; fi
 }

@@ -103,3 +103,23 @@ slowwait() {
     sleep 0.1
   done
 }
+
+# Verdict counters of Weft's eBPF filters, by reason name (drop_policy, pass_uplink, ...):
+# the names and their keys come from bpf/weft_maps.h, their one definition.
+#
+# reason_index NAME: the weft_counters key of reason NAME.
+reason_index() {
+  local index
+  index=$(sed -nE "s/^[[:space:]]*WEFT_${1^^} = ([0-9]+),.*/\1/p" bpf/weft_maps.h)
+  [ -n "$index" ] || { echo "reason_index: no reason $1 in bpf/weft_maps.h" >&2; return 1; }
+  echo "$index"
+}
+
+# weft_counter PIN_DIR REASON: packets counted for REASON (summed over CPUs) in the
+# weft_counters map pinned under PIN_DIR, read with bpftool; 0 when there is none yet.
+weft_counter() {
+  local index
+  index=$(reason_index "$2") || { echo 0; return 1; }
+  bpftool -j map lookup pinned "$1/weft_counters" key "$index" 0 0 0 2>/dev/null \
+    | jq '[.formatted.values[].value.packets] | add // 0' 2>/dev/null || echo 0
+}

@@ -233,26 +233,23 @@ legacy=$(ip netns exec "$(node 2)" tc -j filter show dev uplink0 ingress | jq -r
 [ "$legacy" = "$((0x5746)):weft_uplink_ing" ] && pass "overlay: node2's Weft filter left at pref 1 handle 1 by an earlier agent was moved to Weft's place" \
   || fail "overlay: node2's uplink filters after the apply: $legacy"
 out3=$(apply 3 0 "$policy3")
-counter() {  # counter NODE INDEX -> packets summed over CPUs
-  bpftool -j map lookup pinned "$BPFFS/node$1/weft_counters" key "$2" 0 0 0 2>/dev/null |
-    jq '[.formatted.values[].value.packets] | add // 0' 2>/dev/null || echo 0
-}
-if reach 1 a 10.244.3.10 && dropped_within "$(pod 1 b)" 10.244.3.10 10 counter 3 6 && reach 2 a 10.244.3.10; then
+counter() { weft_counter "$BPFFS/node$1" "$2"; }  # counter NODE REASON
+if reach 1 a 10.244.3.10 && dropped_within "$(pod 1 b)" 10.244.3.10 10 counter 3 drop_policy && reach 2 a 10.244.3.10; then
   pass "overlay: node3's policy: identity 100 and 200 reach pod 3a, identity 101 is dropped and counted ($out3)"
 else
   fail "overlay: policy on node3 not enforced as written ($out1 / $out3)"
 fi
 ip -n "$(pod 2 a)" addr add 10.244.1.50/32 dev eth0
-s0=$(counter 3 5)
+s0=$(counter 3 drop_spoofed_source)
 # The reply would go to node1 anyway, so the counter, not the ping, is the evidence.
 ip netns exec "$(pod 2 a)" ping -c 2 -W 1 -q -I 10.244.1.50 10.244.3.10 >/dev/null 2>&1
-if [ "$(counter 3 5)" -ge $((s0 + 2)) ]; then
+if [ "$(counter 3 drop_spoofed_source)" -ge $((s0 + 2)) ]; then
   pass "overlay: a node2 pod sending as 10.244.1.50 (node1's CIDR) is dropped at node3 as spoofed"
 else
   fail "overlay: a spoofed source from node2 was not counted as spoofed at node3"
 fi
 out3=$(apply 3 0 "$ids,\"policy\":[{\"source\":100,\"destination\":300,\"proto\":\"icmp\",\"port\":0},{\"source\":200,\"destination\":300,\"proto\":\"icmp\",\"port\":0}],\"quarantined\":[2]")
-if dropped_within "$(pod 2 a)" 10.244.3.10 10 counter 3 3 && reach 1 a 10.244.3.10; then
+if dropped_within "$(pod 2 a)" 10.244.3.10 10 counter 3 drop_quarantined && reach 1 a 10.244.3.10; then
   pass "overlay: node2 quarantined in node3's state: cut off from node3, node1 unaffected ($out3)"
 else
   fail "overlay: quarantine of node2 at node3 not enforced ($out3)"
@@ -260,7 +257,7 @@ fi
 again=$(apply 3 0 "$ids,\"policy\":[{\"source\":100,\"destination\":300,\"proto\":\"icmp\",\"port\":0},{\"source\":200,\"destination\":300,\"proto\":\"icmp\",\"port\":0}],\"quarantined\":[2]")
 case $again in *", 0 kernel writes, 0 failed") pass "overlay: re-applying with filters attached writes nothing" ;;
   *) fail "overlay: re-apply with filters wrote: $again" ;; esac
-policy=$(counter 3 6) spoofed=$(counter 3 5) quarantined=$(counter 3 3)
+policy=$(counter 3 drop_policy) spoofed=$(counter 3 drop_spoofed_source) quarantined=$(counter 3 drop_quarantined)
 if [ "$policy" -gt 0 ] && [ "$spoofed" -gt 0 ] && [ "$quarantined" -gt 0 ]; then
   pass "overlay: node3's counters: drop_policy=$policy drop_spoofed_source=$spoofed drop_quarantined=$quarantined"
 else
