@@ -41,6 +41,36 @@ attach_pod() {
 # kselftest's exit codes: 0 every test passed, 1 a test failed, 4 skipped (with a SKIP line).
 KSFT_PASS=0 KSFT_FAIL=1 KSFT_SKIP=4
 
+# Results, kselftest style: one line each. fail marks the script failed (it ends with
+# `exit "$ksft_rc"`); skip ends it at once with KSFT_SKIP and the reason.
+ksft_rc=$KSFT_PASS
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; ksft_rc=$KSFT_FAIL; }
+skip() { echo "SKIP: $*"; exit "$KSFT_SKIP"; }
+
+# require_root WHAT, require_cmd WHAT CMD..., require_built WHAT FILE...: skip WHAT (the
+# test's name) with the reason unless root, the commands, the built files are there.
+require_root() { [ "$(id -u)" -eq 0 ] || skip "$1: needs root"; }
+require_cmd() {
+  local what=$1 cmd
+  shift
+  for cmd in "$@"; do command -v "$cmd" >/dev/null || skip "$what: $cmd missing"; done
+}
+require_built() {
+  local what=$1 file
+  shift
+  for file in "$@"; do [ -x "$file" ] || skip "$what: $file not built (swift build)"; done
+}
+
+# esp_mode: ENCRYPT=1 where this kernel can install ESP SAs (the VM), else 0;
+# WEFT_ENCRYPT=0|1 decides instead.
+esp_mode() {
+  ENCRYPT=${WEFT_ENCRYPT:-auto}
+  if [ "$ENCRYPT" = auto ]; then
+    if scripts/vm/can-esp.sh >/dev/null 2>&1; then ENCRYPT=1; else ENCRYPT=0; fi
+  fi
+}
+
 # suite LOG NAME FILTER CMD...: runs one test script, appending all it prints to LOG and
 # showing the lines the extended regex FILTER selects ('' shows all). A script that exits
 # with anything but 0 or KSFT_SKIP adds "FAIL: NAME exited N" to LOG: the verdict is built

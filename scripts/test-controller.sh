@@ -23,16 +23,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-rc=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; rc=1; }
-skip() { echo "SKIP: $*"; exit "$KSFT_SKIP"; }
-
-[ "$(id -u)" -eq 0 ] || skip "controller: needs root"
+require_root controller
 BIN=.build/debug
-for b in weft-controller weft-agent weftctl; do [ -x "$BIN/$b" ] || skip "controller: $BIN/$b not built"; done
-ENCRYPT=${WEFT_ENCRYPT:-auto}
-if [ "$ENCRYPT" = auto ]; then if scripts/vm/can-esp.sh >/dev/null 2>&1; then ENCRYPT=1; else ENCRYPT=0; fi; fi
+require_built controller "$BIN/weft-controller" "$BIN/weft-agent" "$BIN/weftctl"
+esp_mode
 ENC=$([ "$ENCRYPT" = 1 ] && echo true || echo false)
 # Encrypted: a new key epoch every 4 s, so rotations run under the traffic below.
 ROTATE=$([ "$ENCRYPT" = 1 ] && echo 4 || echo 0)
@@ -222,4 +216,4 @@ if [[ $verify == *"chain intact"* ]] && grep -q '"event":"issue"' "$TMP/controll
 else
   fail "controller: audit: $verify"
 fi
-exit "$rc"
+exit "$ksft_rc"

@@ -28,20 +28,11 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-rc=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; rc=1; }
-skip() { echo "SKIP: $*"; exit "$KSFT_SKIP"; }
-
-[ "$(id -u)" -eq 0 ] || skip "overlay: needs root"
+require_root overlay
 AGENT=${WEFT_AGENT:-.build/debug/weft-agent}
-[ -x "$AGENT" ] || skip "overlay: $AGENT not built (swift build)"
-command -v jq >/dev/null || skip "overlay: jq missing"
-
-ENCRYPT=${WEFT_ENCRYPT:-auto}
-if [ "$ENCRYPT" = auto ]; then
-  if scripts/vm/can-esp.sh >/dev/null 2>&1; then ENCRYPT=1; else ENCRYPT=0; fi
-fi
+require_built overlay "$AGENT"
+require_cmd overlay jq
+esp_mode
 MODE=$([ "$ENCRYPT" = 1 ] && echo "encrypted overlay" || echo "overlay")
 # Overlay MTU: 1500 - 50 (VXLAN) - 37 (ESP) = 1413 at most when encrypting (docs/desired-state.md).
 MTU=$([ "$ENCRYPT" = 1 ] && echo 1400 || echo 1450)
@@ -199,7 +190,7 @@ fi
 # --- eBPF trust filters, programmed by the agent ---------------------------------------
 if ! scripts/build-bpf --check >/dev/null 2>&1; then
   echo "SKIP: overlay: trust filters: .build/bpf objects missing or stale (scripts/build-bpf)"
-  exit "$rc"
+  exit "$ksft_rc"
 fi
 BPFFS=$TMP/bpffs
 mkdir -p "$BPFFS" && mount -t bpf bpf "$BPFFS"
@@ -359,4 +350,4 @@ else
   fail "overlay: restart: loss ${loss:-?}%, $(echo "$metrics" | grep -E '^weft_agent_(reconciles|kernel_writes)_total' | tr '\n' ' ')"
 fi
 
-exit "$rc"
+exit "$ksft_rc"
