@@ -10,7 +10,7 @@ public struct OverlayDevice: Hashable, Sendable {
     public var mac: MACAddress
     public var mtu: UInt32
     /// The uplink's ifindex (VXLAN `dev`); nil when the uplink is not resolved (dry runs).
-    public var underlayIndex: UInt32?
+    public var underlayIndex: Int32?
 
     /// Fields the kernel cannot change on a live VXLAN device: a difference means recreate.
     func immutableDifference(from link: Link) -> String? {
@@ -68,7 +68,7 @@ public struct DesiredDatapath: Hashable, Sendable {
     public var objects: OverlayObjects
 
     /// Parses every address in the document; the first bad one is named by its field.
-    public init(_ state: DesiredNodeState, underlayIndex: UInt32? = nil) throws {
+    public init(_ state: DesiredNodeState, underlayIndex: Int32? = nil) throws {
         let node = state.node
         device = OverlayDevice(
             name: node.device, vni: state.cluster.vni, local: try parse(node.underlay, "node.underlay", IPAddress.init),

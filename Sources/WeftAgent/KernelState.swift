@@ -54,7 +54,7 @@ extension ObjectChange {
 
     private func neighbour(_ index: Int32, _ ip: IPAddress, _ mac: MACAddress) -> Neighbour {
         var n = Neighbour(index: index, destination: ip, linkLayerAddress: mac)
-        n.protocolID = Ownership.protocolNumber
+        n.protocolID = Ownership.routeProtocol
         return n
     }
 

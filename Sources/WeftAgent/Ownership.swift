@@ -47,7 +47,7 @@ public enum Ownership {
     public static func isWeft(reqid: UInt32) -> Bool { reqid & tagMask == reqidBase }
 
     static func isWeft(_ neighbour: Neighbour, on device: Int32) -> Bool {
-        neighbour.index == device && neighbour.state.contains(.permanent) && neighbour.protocolID == protocolNumber
+        neighbour.index == device && neighbour.state.contains(.permanent) && neighbour.protocolID == routeProtocol
     }
 
     static func isWeft(_ entry: FDBEntry, on device: Int32) -> Bool {

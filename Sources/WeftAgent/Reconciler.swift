@@ -106,7 +106,7 @@ public struct Reconciler: Sendable {
         if let trust {
             // Maps first, then attach: a newly attached filter never sees empty maps.
             report.writes += try trust.sync(TrustMapContents(state))
-            let uplink = Int32(bitPattern: desired.device.underlayIndex ?? 0)
+            let uplink = desired.device.underlayIndex ?? 0
             report.writes += try trust.attach(uplinkIndex: uplink, overlayIndex: device.index, namespace: socket.namespace)
         }
         return report
@@ -162,7 +162,7 @@ public struct Reconciler: Sendable {
     }
 
     /// The uplink's index; refuses a `node.mtu` the uplink cannot carry (`OverlayMTU`).
-    private func uplinkIndex(_ state: DesiredNodeState) throws -> UInt32 {
+    private func uplinkIndex(_ state: DesiredNodeState) throws -> Int32 {
         let uplink: Link
         do {
             uplink = try socket.link(named: state.node.uplink)
@@ -171,7 +171,7 @@ public struct Reconciler: Sendable {
             throw error
         }
         if let mtu = uplink.mtu, let problem = OverlayMTU.problem(state, uplinkMTU: mtu) { throw Error(description: problem) }
-        return UInt32(bitPattern: uplink.index)
+        return uplink.index
     }
 
     private func applyDevice(_ change: DeviceChange, existing: Link?) throws -> Int {

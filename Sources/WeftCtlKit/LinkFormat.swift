@@ -65,7 +65,7 @@ enum LinkFormat {
             o.add("id", v.vni)
             o.add(v.group.map { isMulticast($0) ? "group" : "remote" } ?? "group", v.group?.description)
             o.add("local", v.local?.description)
-            o.add("link", v.underlayIndex.map { names[Int32(bitPattern: $0)] ?? "" })
+            o.add("link", v.underlayIndex.map { names[$0] ?? "" })
             if let range = v.portRange {
                 o.add("port_range", JSON.object([("low", .unsigned(UInt64(range.lowerBound))), ("high", .unsigned(UInt64(range.upperBound)))]))
             }
@@ -121,7 +121,7 @@ enum LinkFormat {
             var parts = ["vxlan id \(v.vni)"]
             if let group = v.group { parts.append("\(isMulticast(group) ? "group" : "remote") \(group)") }
             if let local = v.local { parts.append("local \(local)") }
-            if let dev = v.underlayIndex.flatMap({ names[Int32(bitPattern: $0)] }) { parts.append("dev \(dev)") }
+            if let dev = v.underlayIndex.flatMap({ names[$0] }) { parts.append("dev \(dev)") }
             if let port = v.port { parts.append("dstport \(port)") }
             if v.learning == false { parts.append("nolearning") }
             if let ttl = v.ttl, ttl != 0 { parts.append("ttl \(ttl)") }

@@ -107,7 +107,7 @@ enum XfrmFormat {
         o.add("dir", p.direction.description)
         o.add("priority", p.priority)
         o.add("index", p.index)
-        o.add("action", p.action == 0 ? "allow" : "block")
+        o.add("action", p.action.description)
         o.add("mark", markJSON(p.mark))
         o.add("if_id", p.interfaceID.map(hex))
         o.add("tmpl", JSON.array(p.templates.map { t in
@@ -126,7 +126,7 @@ enum XfrmFormat {
 
     static func text(_ p: XfrmPolicy) -> String {
         var lines = [selectorText(p.selector)]
-        lines.append("\tdir \(p.direction) priority \(p.priority) index \(p.index)" + (p.action == 0 ? "" : " action block"))
+        lines.append("\tdir \(p.direction) priority \(p.priority) index \(p.index)" + (p.action == .allow ? "" : " action \(p.action)"))
         if let m = p.mark { lines.append("\tmark \(m)") }
         if let id = p.interfaceID { lines.append("\tif_id \(hex(id))") }
         for t in p.templates {

@@ -105,7 +105,7 @@ public struct Neighbour: NetlinkObject {
     public var linkLayerAddress: MACAddress?
     public var state: NeighbourState
     public var flags: NeighbourFlags = []
-    public var protocolID: UInt8?
+    public var protocolID: RouteProtocol?
 
     public init(index: Int32, destination: IPAddress, linkLayerAddress: MACAddress?, state: NeighbourState = .permanent) {
         self.index = index
@@ -122,7 +122,7 @@ public struct Neighbour: NetlinkObject {
         message.attributes { a in
             a.bytes(NeighbourMessage.Attr.destination, destination.bytes)
             if let linkLayerAddress, operation != .delete { a.bytes(NeighbourMessage.Attr.linkLayerAddress, linkLayerAddress.bytes) }
-            if let protocolID { a.u8(NeighbourMessage.Attr.protocolAttr, protocolID) }
+            if let protocolID { a.u8(NeighbourMessage.Attr.protocolAttr, protocolID.rawValue) }
         }
         return Request(bytes: message.finish(), summary: "\(operation.rawValue) neighbour \(destination) ifindex \(index)")
     }
@@ -148,6 +148,6 @@ public struct Neighbour: NetlinkObject {
         state = raw.state
         flags = raw.flags
         if let lladdr = attributes[NeighbourMessage.Attr.linkLayerAddress] { linkLayerAddress = MACAddress(bytes: lladdr.payload) }
-        if let proto = attributes[NeighbourMessage.Attr.protocolAttr] { protocolID = try proto.u8("NDA_PROTOCOL") }
+        if let proto = attributes[NeighbourMessage.Attr.protocolAttr] { protocolID = RouteProtocol(rawValue: try proto.u8("NDA_PROTOCOL")) }
     }
 }

@@ -5,7 +5,7 @@ public struct VXLAN: Hashable, Sendable {
     /// Multicast group or unicast remote; Weft leaves it unset and programs the FDB instead.
     public var group: IPAddress?
     /// Underlay device index (`dev`).
-    public var underlayIndex: UInt32?
+    public var underlayIndex: Int32?
     /// UDP destination port; the kernel's default is 8472, IANA's is 4789.
     public var port: UInt16?
     public var learning: Bool?
@@ -38,7 +38,7 @@ public struct VXLAN: Hashable, Sendable {
         a.u32(Attr.id, vni)
         if let group { a.bytes(group.family == .inet ? Attr.group : Attr.group6, group.bytes) }
         if let local { a.bytes(local.family == .inet ? Attr.local : Attr.local6, local.bytes) }
-        if let underlayIndex { a.u32(Attr.link, underlayIndex) }
+        if let underlayIndex { a.u32(Attr.link, UInt32(bitPattern: underlayIndex)) }
         if let ttl { a.u8(Attr.ttl, ttl) }
         if let tos { a.u8(Attr.tos, tos) }
         if let learning { a.u8(Attr.learning, learning ? 1 : 0) }
@@ -59,7 +59,7 @@ public struct VXLAN: Hashable, Sendable {
             switch attribute.type {
             case Attr.group, Attr.group6: group = try Self.address(attribute, "IFLA_VXLAN_GROUP")
             case Attr.local, Attr.local6: local = try Self.address(attribute, "IFLA_VXLAN_LOCAL")
-            case Attr.link: underlayIndex = try attribute.u32("IFLA_VXLAN_LINK")
+            case Attr.link: underlayIndex = Int32(bitPattern: try attribute.u32("IFLA_VXLAN_LINK"))
             case Attr.ttl: ttl = try attribute.u8("IFLA_VXLAN_TTL")
             case Attr.tos: tos = try attribute.u8("IFLA_VXLAN_TOS")
             case Attr.learning: learning = try flag("IFLA_VXLAN_LEARNING")

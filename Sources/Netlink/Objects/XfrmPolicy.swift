@@ -72,6 +72,23 @@ public struct XfrmTemplate: Hashable, Sendable {
     }
 }
 
+/// What a policy does with matching packets: `XFRM_POLICY_ALLOW` (0) or `XFRM_POLICY_BLOCK` (1).
+public struct XfrmPolicyAction: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let allow = XfrmPolicyAction(rawValue: 0)
+    public static let block = XfrmPolicyAction(rawValue: 1)
+    public var description: String { self == .allow ? "allow" : self == .block ? "block" : "\(rawValue)" }
+}
+
+/// `XFRM_POLICY_LOCALOK` (1) and `XFRM_POLICY_ICMP` (2).
+public struct XfrmPolicyFlags: OptionSet, Hashable, Sendable {
+    public var rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    public static let localOK = XfrmPolicyFlags(rawValue: 1)
+    public static let icmp = XfrmPolicyFlags(rawValue: 2)
+}
+
 /// An IPsec policy (`XFRM_MSG_NEWPOLICY`), like
 /// `ip xfrm policy add src A/32 dst B/32 proto udp dport 4789 dir out tmpl src A dst B proto esp reqid R mode transport`.
 ///
@@ -86,9 +103,8 @@ public struct XfrmPolicy: NetlinkObject {
     public var direction: XfrmDirection
     public var priority: UInt32 = 0
     public var index: UInt32 = 0
-    /// XFRM_POLICY_ALLOW (0) or XFRM_POLICY_BLOCK (1).
-    public var action: UInt8 = 0
-    public var flags: UInt8 = 0
+    public var action: XfrmPolicyAction = .allow
+    public var flags: XfrmPolicyFlags = []
     public var templates: [XfrmTemplate] = []
     public var mark: XfrmMark?
     public var interfaceID: UInt32?
@@ -118,8 +134,8 @@ public struct XfrmPolicy: NetlinkObject {
             w.u32(priority)
             w.u32(index)
             w.u8(direction.rawValue)
-            w.u8(action)
-            w.u8(flags)
+            w.u8(action.rawValue)
+            w.u8(flags.rawValue)
             w.u8(0)      // share
             w.zeros(4)
         }
@@ -172,8 +188,8 @@ public struct XfrmPolicy: NetlinkObject {
         priority = try r.u32(152)
         index = try r.u32(156)
         direction = XfrmDirection(rawValue: try r.u8(160))
-        action = try r.u8(161)
-        flags = try r.u8(162)
+        action = XfrmPolicyAction(rawValue: try r.u8(161))
+        flags = XfrmPolicyFlags(rawValue: try r.u8(162))
         let attributes = try AttributeSet(parsing: try r.rest(from: Self.infoSize), context: "xfrm policy")
         if let tmpl = attributes[XfrmAttr.template] {
             guard tmpl.payload.count % XfrmTemplate.size == 0 else {
