@@ -256,6 +256,19 @@ else
 fi
 
 WEFTCTL=${WEFTCTL:-.build/debug/weftctl}
+# weftctl diff with the pinned maps: nothing to do for the state in force; lifting the
+# quarantine would delete exactly node2's weft_quarantine entry and rewrite its
+# weft_peers flags, and a dry run writes neither.
+quarantine3="$ids,\"policy\":[{\"source\":100,\"destination\":300,\"proto\":\"icmp\",\"port\":0},{\"source\":200,\"destination\":300,\"proto\":\"icmp\",\"port\":0}],\"quarantined\":[2]"
+same=$("$WEFTCTL" -n "$(node 3)" diff --desired "$(desired 3 0 "$quarantine3")" $(key_args 3) --pin-root "$BPFFS/node3" 2>&1 | tail -1)
+lifted=$("$WEFTCTL" -n "$(node 3)" diff --desired "$(desired 3 0 "$policy3")" $(key_args 3) --pin-root "$BPFFS/node3" 2>&1)
+if [ "$same" = "revision 1: 0 changes" ] && grep -q '^delete bpf map weft_quarantine key 0x02000000$' <<<"$lifted" \
+   && grep -q '^replace bpf map weft_peers key ' <<<"$lifted" && [[ $(tail -1 <<<"$lifted") == *"bpf map +0 ~1 -1"* ]] \
+   && [ "$("$WEFTCTL" -n "$(node 3)" -j bpf pin-root "$BPFFS/node3" | jq .maps.weft_quarantine)" = 1 ]; then
+  pass "overlay: weftctl diff --pin-root lists the map entries a reconcile would write (none in force; lifting the quarantine: $(tail -1 <<<"$lifted"))"
+else
+  fail "overlay: weftctl diff with the pinned maps: '$same' / $(tr '\n' ' ' <<<"$lifted")"
+fi
 view=$("$WEFTCTL" -n "$(node 3)" -j bpf pin-root "$BPFFS/node3" 2>&1)
 if echo "$view" | jq -e --argjson p "$policy" '(.attached | map(.dev + ":" + .name) | sort) == ["uplink0:weft_uplink_ing", "weft0:weft_overlay_in"]
     and .counters.drop_policy.packets == $p and .maps.weft_policy == 2 and .maps.weft_quarantine == 1' >/dev/null 2>&1; then

@@ -24,6 +24,7 @@ public struct Change: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable, CaseIterable {
         case device = "vxlan device", xfrmState = "xfrm state", xfrmPolicy = "xfrm policy"
         case address, neighbour, fdb, nexthop, route
+        case mapEntry = "bpf map", tcFilter = "tc filter"
     }
 
     public var verb: Verb

@@ -14,6 +14,10 @@ public struct ReconcileReport: Sendable {
     public var failures: [FailedChange] = []
     /// Changes the agent would not make (an SA key installed before: see `SALedger`).
     public var refused: [RefusedChange] = []
+    /// The trust filters' map entries and tc filters, listed by a plan with the pinned maps
+    /// at hand (`TrustPlan`, `weftctl diff --pin-root`). An apply counts its map writes in
+    /// `writes` and lists none: 150,000 ipcache entries would be 15 MB of text.
+    public var trustChanges: [Change] = []
 
     public init(device: DeviceChange? = nil) { self.device = device }
 
@@ -27,6 +31,7 @@ public struct ReconcileReport: Sendable {
         for change in xfrmChanges[..<xfrmAddCount] { try body(change.change) }
         for change in changes { try body(change.change) }
         for change in xfrmChanges[xfrmAddCount...] { try body(change.change) }
+        for change in trustChanges { try body(change) }
     }
 
     /// `forEachChange` collected.
@@ -37,7 +42,7 @@ public struct ReconcileReport: Sendable {
         return all
     }
 
-    public var changeCount: Int { (device == nil ? 0 : 1) + changes.count + xfrmChanges.count }
+    public var changeCount: Int { (device == nil ? 0 : 1) + changes.count + xfrmChanges.count + trustChanges.count }
 
     /// Per-kind counts over every change, in `Change.Kind` order.
     public var counts: [ChangeCount] {

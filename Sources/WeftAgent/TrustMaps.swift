@@ -89,22 +89,13 @@ public final class TrustFilters: @unchecked Sendable {
     /// Makes every trust map hold exactly `desired`; returns the number of map writes.
     public func sync(_ desired: TrustMapContents) throws -> Int {
         var writes = 0
-        for name in TrustMapContents.names {
+        try desired.edits(observed: { try overlay.map($0).entries() }) { name, edit in
             let map = try overlay.map(name)
-            let entries = KeyedDiff(desired: desired.maps[name] ?? [:], observed: try map.entries(), order: { $0.lexicographicallyPrecedes($1) })
-            for edit in entries.upserts {
-                switch edit {
-                case .add(let key, let value), .update(let key, _, let value):
-                    try map.update(key: key, value: value)
-                    writes += 1
-                case .delete: break
-                }
+            switch edit {
+            case .add(let key, let value), .update(let key, _, let value): try map.update(key: key, value: value)
+            case .delete(let key, _): try map.delete(key: key)
             }
-            // weft_config is an array map: its one entry is overwritten, never deleted.
-            for case .delete(let key, _) in entries.deletes where name != "weft_config" {
-                try map.delete(key: key)
-                writes += 1
-            }
+            writes += 1
         }
         return writes
     }

@@ -5,13 +5,14 @@ import WeftAgent
 import WeftModel
 
 extension WeftCtl {
-    /// `weftctl diff --desired FILE [--key FILE]`: a dry-run reconcile. What the agent would
-    /// add, change and remove to make this kernel match FILE, per object kind (the device,
-    /// XFRM states and policies, the overlay objects); nothing is written. An encrypted
-    /// state's SAs are derived with the node's key-agreement key (`--key`); without it
-    /// XFRM is left out, and the output says so.
+    /// `weftctl diff --desired FILE [--key FILE] [--pin-root DIR]`: a dry-run reconcile. What
+    /// the agent would add, change and remove to make this kernel match FILE, per object
+    /// kind (the device, XFRM states and policies, the overlay objects, and with
+    /// `--pin-root` the trust maps' entries and the tc filters); nothing is written. An
+    /// encrypted state's SAs are derived with the node's key-agreement key (`--key`);
+    /// without it XFRM is left out, and the output says so.
     func showDiff() throws {
-        try invocation.allowOnly(["--desired", "--key"])
+        try invocation.allowOnly(["--desired", "--key", "--pin-root"])
         guard let path = try invocation.value(after: "--desired") else {
             throw Invocation.UsageError(description: "diff needs --desired FILE")
         }
@@ -20,7 +21,16 @@ extension WeftCtl {
         let key = try invocation.value(after: "--key").map(Self.keyAgreementKey)
         let xfrmCompared = !state.cluster.encryption || key != nil
         let xfrm = xfrmCompared ? try NetlinkSocket(family: .xfrm, namespace: invocation.namespace) : nil
-        let report = try Reconciler(socket: try routeSocket(), xfrm: xfrm, privateKey: key).plan(state)
+        var report = try Reconciler(socket: try routeSocket(), xfrm: xfrm, privateKey: key).plan(state)
+        if let pinRoot = try invocation.value(after: "--pin-root") {
+            let socket = try routeSocket()
+            let devices = [(state.node.uplink, Ownership.programs[0]), (state.node.device, Ownership.programs[1])].map { name, program in
+                (name: name, index: (try? socket.link(named: name))?.index, program: program)
+            }
+            let trust = try TrustPlan.changes(state, pinRoot: pinRoot, devices: devices, namespace: invocation.namespace)
+            report.trustChanges = trust.changes
+            report.refused += trust.refused
+        }
         let counts = report.counts.filter { $0.total > 0 }
         if invocation.json {
             var o = JSONObject()
