@@ -20,24 +20,26 @@ public struct CertificateRenewal: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown { try await renewForever() }
+        // A shutdown cancels the wait for the next renewal: that is a normal end, not an error.
+        await cancelWhenGracefulShutdown { await renewForever() }
     }
 
-    private func renewForever() async throws {
+    private func renewForever() async {
         var announce = announce
         while !Task.isCancelled {
             guard let pem = link.credentials.certificatePEM, let certificate = try? Certificate(pemEncoded: pem) else { return }
             if !announce {
                 let life = certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore)
                 let due = certificate.notValidBefore.addingTimeInterval(life * 2 / 3)
-                try await Task.sleep(for: .seconds(max(5, due.timeIntervalSinceNow)))
+                guard (try? await Task.sleep(for: .seconds(max(5, due.timeIntervalSinceNow)))) != nil else { return }
             }
             do {
                 try await renew(reason: announce ? "new incarnation" : nil)
                 announce = false
-            } catch where !Task.isCancelled {
+            } catch {
+                guard !Task.isCancelled else { return }
                 link.logger.warning("renewal failed; retrying", metadata: ["error": "\(error)"])
-                try await Task.sleep(for: retry)
+                guard (try? await Task.sleep(for: retry)) != nil else { return }
             }
         }
     }
