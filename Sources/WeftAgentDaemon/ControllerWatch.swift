@@ -29,6 +29,7 @@ public struct ControllerWatch: DesiredStateSource {
                         try await follow(response.messages, deliver: deliver)
                     }
                 }
+                if Task.isCancelled { return }  // a shutdown, not the controller
                 link.logger.warning("controller ended the stream; reconnecting")
                 if received { backoff = 1 }
             } catch where Task.isCancelled {
@@ -69,8 +70,8 @@ public struct ControllerWatch: DesiredStateSource {
                 await deliver(.state(state))
             }
         } catch where received {
-            // The stream broke after it had worked: reconnect soon.
-            link.logger.warning("watch stream ended", metadata: ["error": "\(error)"])
+            // The stream broke after it had worked: reconnect soon (a shutdown says nothing).
+            if !Task.isCancelled { link.logger.warning("watch stream ended", metadata: ["error": "\(error)"]) }
         }
         return received
     }
