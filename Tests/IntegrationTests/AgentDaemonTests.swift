@@ -15,9 +15,11 @@ struct AgentDaemonTests {
         Set(try ns.ipJSON(["route", "show", "proto", "87"]).compactMap { $0["dst"] as? String })
     }
 
-    /// Polls `condition` until it holds or `seconds` pass (a slow machine takes longer, so
-    /// the deadline is generous; the first success ends the wait).
-    func eventually(_ seconds: Double = 30, _ condition: () throws -> Bool) async throws -> Bool {
+    /// Polls `condition` until it holds or `seconds` pass; the first success ends the wait.
+    /// Generous: tests run in parallel on two cores, and the synchronous ones that block
+    /// (ping, ip) can keep the daemon's tasks off the cooperative pool for tens of seconds
+    /// (seen in the emulated VM: 30 s were not enough).
+    func eventually(_ seconds: Double = 180, _ condition: () throws -> Bool) async throws -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if try condition() { return true }
