@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import WeftMetrics
 
 /// The agent's Prometheus metrics and health, served on 127.0.0.1 (`--metrics-port`) by a
 /// `MetricsService`:
@@ -31,9 +32,7 @@ public final class AgentMetrics: @unchecked Sendable {
     private let staleAfter: TimeInterval
 
     public init(resync: TimeInterval) {
-        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
-            MetricNameDescriptor(namespace: "weft", subsystem: "agent", metricName: metric, unitName: unit, helpText: help)
-        }
+        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor { .weft("agent", metric, unit, help) }
         reconciles = registry.makeCounter(descriptor: name("reconciles", "total", "Reconciles run"))
         reconcileFailures = registry.makeCounter(descriptor: name("reconcile_errors", "total", "Reconciles that could not run (bad state, netlink failure)"))
         kernelWrites = registry.makeCounter(descriptor: name("kernel_writes", "total", "Netlink requests, BPF map writes and tc attachments made"))
@@ -71,8 +70,7 @@ public final class AgentMetrics: @unchecked Sendable {
 
     private func verdictCounter(_ reason: String) -> (packets: UInt64, counter: Counter) {
         if let entry = verdicts[reason] { return entry }
-        let counter = registry.makeCounter(descriptor: MetricNameDescriptor(namespace: "weft", subsystem: "bpf", metricName: "verdict_packets",
-                                                                             unitName: "total", helpText: "Packets by trust-filter verdict"),
+        let counter = registry.makeCounter(descriptor: .weft("bpf", "verdict_packets", "total", "Packets by trust-filter verdict"),
                                            labels: [("reason", reason)])
         return (0, counter)
     }

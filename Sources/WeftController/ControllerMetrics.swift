@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import WeftMetrics
 
 /// The controller's Prometheus metrics (docs/operations.md#metrics), updated by
 /// `ControlPlane` as things happen and served by `weft-controller run` on
@@ -21,9 +22,7 @@ public final class ControllerMetrics: Sendable {
     let convergence: ValueHistogram
 
     public init() {
-        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
-            MetricNameDescriptor(namespace: "weft", subsystem: "controller", metricName: metric, unitName: unit, helpText: help)
-        }
+        func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor { .weft("controller", metric, unit, help) }
         connectedAgents = registry.makeGauge(descriptor: name("connected_agents", "", "Nodes with an open watch stream"))
         activeNodes = registry.makeGauge(descriptor: name("active_nodes", "", "Nodes that joined and are not revoked"))
         certificatesIssued = registry.makeCounter(descriptor: name("certificates_issued", "total", "Node certificates issued on join"))
@@ -40,8 +39,7 @@ public final class ControllerMetrics: Sendable {
 
     /// Desired minus acknowledged revision of `node` (0: converged).
     func setRevisionLag(_ node: String, _ lag: UInt64) {
-        registry.makeGauge(descriptor: MetricNameDescriptor(namespace: "weft", subsystem: "controller", metricName: "revision_lag", unitName: "",
-                                                            helpText: "Desired minus acknowledged revision per node"),
+        registry.makeGauge(descriptor: .weft("controller", "revision_lag", "", "Desired minus acknowledged revision per node"),
                            labels: [("node", node)]).set(Double(lag))
     }
 }
