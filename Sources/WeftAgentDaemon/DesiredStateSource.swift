@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import WeftFiles
 import WeftModel
 
 /// What a source says about the node's desired state.
@@ -26,9 +27,8 @@ public final class DesiredStateBox: Sendable {
     public func replace(_ new: DesiredNodeState) { state.withLock { $0 = new } }
 }
 
-/// A desired-state file, polled with stat() (stat follows symlinks: a Kubernetes volume
-/// swaps its `..data` link, not the file). Its version is the file's device, inode,
-/// modification time and size; each new version is read and decoded once.
+/// A desired-state file, polled with stat() (`FileVersion`); each new version is read and
+/// decoded once.
 public struct DesiredStateFile: DesiredStateSource {
     public let path: String
     public let interval: Duration
@@ -55,7 +55,7 @@ public struct DesiredStateFile: DesiredStateSource {
 
     /// The file as an event (nil: missing and silent).
     public func read(version: String? = nil) -> DesiredStateEvent? {
-        if (version ?? self.version()) == "missing" {
+        if (version ?? self.version()) == FileVersion.missing {
             return missingIsSilent ? nil : .refused("cannot read \(path): no such file")
         }
         do {
@@ -70,11 +70,7 @@ public struct DesiredStateFile: DesiredStateSource {
         return try DesiredNodeState.decode(data)
     }
 
-    func version() -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "missing" }
-        return "\(info.st_dev):\(info.st_ino):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_size)"
-    }
+    func version() -> String { FileVersion.of(path) }
 }
 
 /// A failure of the agent daemon that is not the kernel's or the network's: a file, an

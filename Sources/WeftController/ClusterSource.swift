@@ -1,4 +1,5 @@
 import Foundation
+import WeftFiles
 import WeftModel
 import WeftPlanner
 
@@ -60,9 +61,5 @@ public struct ClusterFileSource: ClusterSource {
         }
     }
 
-    public func version() -> String {
-        var info = stat()
-        guard stat(path, &info) == 0 else { return "missing" }
-        return "\(info.st_dev):\(info.st_ino):\(info.st_mtim.tv_sec).\(info.st_mtim.tv_nsec):\(info.st_size)"
-    }
+    public func version() -> String { FileVersion.of(path) }
 }
