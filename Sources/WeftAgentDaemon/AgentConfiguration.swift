@@ -72,13 +72,8 @@ public struct AgentConfiguration: Sendable {
                           ledger: try SALedger(path: stateDirectory + "/sa-ledger"))
     }
 
-    /// A key-agreement private key from a PEM file. Errors name the file, never its contents.
+    /// A key-agreement private key from a PEM file, when one is named.
     public static func privateKey(file: String?) throws -> P256.KeyAgreement.PrivateKey? {
-        guard let file else { return nil }
-        guard let pem = FileManager.default.contents(atPath: file).flatMap({ String(data: $0, encoding: .utf8) }),
-              let key = try? P256.KeyAgreement.PrivateKey(pemRepresentation: pem) else {
-            throw DaemonError("\(file) is not a readable PEM P-256 private key")
-        }
-        return key
+        try file.map(KeyFile.keyAgreementKey)
     }
 }

@@ -18,12 +18,12 @@ extension WeftCtl {
         }
         guard let data = FileManager.default.contents(atPath: path) else { throw LookupError(description: "cannot read \(path)") }
         let state = try DesiredNodeState.decode(data)
-        let key = try invocation.value(after: "--key").map(Self.keyAgreementKey)
+        let key = try invocation.value(after: "--key").map(KeyFile.keyAgreementKey)
         let xfrmCompared = !state.cluster.encryption || key != nil
         let xfrm = xfrmCompared ? try NetlinkSocket(family: .xfrm, namespace: invocation.namespace) : nil
-        var report = try Reconciler(socket: try routeSocket(), xfrm: xfrm, privateKey: key).plan(state)
+        let socket = try routeSocket()
+        var report = try Reconciler(socket: socket, xfrm: xfrm, privateKey: key).plan(state)
         if let pinRoot = try invocation.value(after: "--pin-root") {
-            let socket = try routeSocket()
             let devices = [(state.node.uplink, Ownership.programs[0]), (state.node.device, Ownership.programs[1])].map { name, program in
                 (name: name, index: (try? socket.link(named: name))?.index, program: program)
             }
@@ -61,12 +61,4 @@ extension WeftCtl {
         return .object(fields)
     }
 
-    /// A P-256 key-agreement private key (PEM). Errors name the file, never its contents.
-    static func keyAgreementKey(_ path: String) throws -> P256.KeyAgreement.PrivateKey {
-        guard let pem = FileManager.default.contents(atPath: path).flatMap({ String(data: $0, encoding: .utf8) }),
-              let key = try? P256.KeyAgreement.PrivateKey(pemRepresentation: pem) else {
-            throw LookupError(description: "\(path) is not a readable PEM P-256 private key")
-        }
-        return key
-    }
 }
