@@ -89,11 +89,10 @@ public struct ControlService: Weft_V1_Control.SimpleServiceProtocol {
     public func ack(request: Weft_V1_AckRequest, context: ServerContext) async throws -> Weft_V1_AckResponse {
         let node = try await caller(context).node
         do {
-            let failed = request.failedChanges.map { (verb: $0.verb, kind: $0.kind, object: $0.object, message: $0.message) }
-            try RequestLimits.checkFailures(text: request.failures, changes: failed)
             let reported = request.failedChanges.map {
                 ControlPlane.ReportedFailure(verb: $0.verb, kind: $0.kind, object: $0.object, errno: $0.errno, message: $0.message)
             }
+            try RequestLimits.checkFailures(text: request.failures, changes: reported)
             try await plane.acknowledge(node: node, revision: request.revision, succeeded: request.succeeded,
                                         softExpiredSPIs: request.softExpiredSpis,
                                         failures: ControlPlane.ReportedFailures(first: reported, total: Int(request.failedChangeTotal)))

@@ -52,7 +52,7 @@ public enum RequestLimits {
     }
 
     /// An acknowledgement's failures: how many, and each field's size.
-    static func checkFailures(text: [String], changes: [(verb: String, kind: String, object: String, message: String)]) throws(Failure) {
+    static func checkFailures(text: [String], changes: [ControlPlane.ReportedFailure]) throws(Failure) {
         guard text.count <= failures else {
             throw Failure(kind: .invalidArgument, description: "failures: \(text.count) entries, more than \(failures)")
         }
