@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import WeftControlAPI
+import WeftPKI
 
 /// `weftctl status | revoke NODE | rotate`: calls to a running controller over its admin
 /// socket (`--admin-socket`, default /var/lib/weft-controller/admin/admin.sock): run them
@@ -62,15 +63,11 @@ extension WeftCtl {
         for node in status.nodes where node.failedChangeCount > 0 {
             write("\(node.name): \(node.failedChangeCount) changes failed in its last reconcile")
             for failure in node.failedChanges {
-                write("  \(failure.verb) \(failure.kind) \(Self.printable(failure.object)): \(Self.printable(failure.message))")
+                write("  " + AuditEntry.bounded("\(failure.verb) \(failure.kind) \(failure.object): \(failure.message)", limit: 2048))
             }
         }
     }
 
-    /// An agent's text, shown without control characters (a terminal is not the agent's to drive).
-    static func printable(_ text: String) -> String {
-        String(String.UnicodeScalarView(text.unicodeScalars.map { $0.properties.generalCategory == .control ? "?" : $0 }))
-    }
 
     /// `weftctl revoke NODE [--admin-socket PATH]`: at once and for good (docs/operations.md).
     func revokeCommand() throws {
