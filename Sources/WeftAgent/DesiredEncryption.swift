@@ -20,8 +20,6 @@ public struct DesiredEncryption: Hashable, Sendable {
     public var policies: [XfrmPolicy] = []
 
     public static let aead = "rfc4106(gcm(aes))"
-    public static func reqid(peerIndex: UInt32) -> UInt32 { Ownership.reqid(peerIndex: peerIndex) }
-    public static func mark(peerIndex: UInt32) -> XfrmMark { Ownership.mark(peerIndex: peerIndex) }
 
     public struct Error: Swift.Error, CustomStringConvertible {
         public var description: String
@@ -41,7 +39,7 @@ public struct DesiredEncryption: Hashable, Sendable {
             }
             guard let encoded = peer.keyAgreementPublicKey else { throw Error(description: "peers[\(i)].keyAgreementPublicKey is missing") }
             guard let remote = IPAddress(peer.underlay) else { throw Error(description: "peers[\(i)].underlay \"\(peer.underlay)\" is not an address") }
-            let reqid = Self.reqid(peerIndex: peer.index)
+            let reqid = Ownership.reqid(peerIndex: peer.index)
             let port = state.cluster.port
             func key(_ plan: SAPlan, outbound: Bool) throws -> SecretBytes {
                 let (source, destination) = outbound ? (node.name, peer.name) : (peer.name, node.name)
@@ -68,7 +66,7 @@ public struct DesiredEncryption: Hashable, Sendable {
             // Both inbound generations during a rotation: the peer may send with either.
             for inPlan in peer.activeInbound {
                 var inbound = Self.sa(from: remote, to: local, spi: inPlan.spi, reqid: reqid, key: try key(inPlan, outbound: false), port: port)
-                inbound.outputMark = Self.mark(peerIndex: peer.index)
+                inbound.outputMark = Ownership.mark(peerIndex: peer.index)
                 inbound.lifetime = lifetime
                 states.append(inbound)
             }

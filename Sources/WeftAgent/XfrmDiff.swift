@@ -20,7 +20,6 @@ struct PolicyKey: Hashable, Comparable {
 /// are large values, and the first programming of 5,000 peers has 20,000 of them.
 func joined<T>(_ a: [T], _ b: [T]) -> [T] { b.isEmpty ? a : a.isEmpty ? b : a + b }
 
-
 /// Weft's SAs and policies in the kernel (by reqid), keyed as the diff compares them; the
 /// first of duplicates kept. Filled from the dumps one object at a time, so neither dump is
 /// ever held whole, and nothing that is not Weft's is kept at all.

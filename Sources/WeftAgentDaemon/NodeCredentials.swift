@@ -37,7 +37,6 @@ public final class NodeCredentials: Sendable {
         }
     }
 
-    public static func keyAgreementKeyPath(stateDirectory: String) -> String { stateDirectory + "/kex.key" }
     public static func desiredStatePath(stateDirectory: String) -> String { stateDirectory + "/desired.json" }
 
     /// The node certificate (PEM), nil before the first join.

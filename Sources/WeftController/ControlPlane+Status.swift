@@ -57,6 +57,4 @@ extension ControlPlane {
         }
         return (nodes, planner.rotation.currentEpoch, planner.rotation.targetEpoch)
     }
-
-    /// `node`'s current desired state (nil: not active).
 }

@@ -207,6 +207,7 @@ public actor ControlPlane {
         return changed
     }
 
+    /// `node`'s current desired state (nil: not active).
     public func desiredState(for node: String) -> DesiredNodeState? { planner.desiredState(for: node) }
 
     public func createToken(node: String, ttl: TimeInterval) throws -> String { try issueToken(node: node, ttl: ttl).token }
