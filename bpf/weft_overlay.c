@@ -25,8 +25,8 @@
  *        (the receiver cannot reassemble it without the first fragment, judged here)
  * 11. policy: src/dst identity = weft_ipcache[saddr/daddr] (0 when absent);
  *     dport = TCP/UDP destination port, 0 for ICMP and other protocols; allowed if
- *     weft_policy has {src,dst,proto,dport}, {src,dst,proto,0}, {src,dst,0,0} or
- *     {WEFT_IDENTITY_ANY,dst,0,0} = 1
+ *     weft_policy has {src,dst,proto,dport}, {src,dst,proto,0} or {src,dst,0,0} = 1,
+ *     for src the sender's identity or WEFT_IDENTITY_ANY
  *                                                          -> pass, WEFT_PASS_OVERLAY
  *     with WEFT_CFG_ALLOW_REPLIES: also a reply to an allowed flow, judged statelessly
  *     by the reversed tuple: TCP with ACK set and {dst,src,6,sport} allowed; UDP with
@@ -75,17 +75,23 @@ static __always_inline int weft_policy_lookup(__u32 src, __u32 dst, __u8 proto, 
 	return allow && *allow == 1;
 }
 
-/* exact, then any port of this protocol, then any traffic between the identities, then
- * any traffic from anyone to dst (the planner's rule for a pod no policy selects) */
-static __always_inline int weft_policy_allows(__u32 src, __u32 dst, __u8 proto, __u16 port_be)
+/* exact, then any port of this protocol, then any traffic between the identities */
+static __always_inline int weft_policy_allows_from(__u32 src, __u32 dst, __u8 proto, __u16 port_be)
 {
 	if (weft_policy_lookup(src, dst, proto, port_be))
 		return 1;
 	if (port_be && weft_policy_lookup(src, dst, proto, 0))
 		return 1;
-	if (proto && weft_policy_lookup(src, dst, 0, 0))
-		return 1;
-	return weft_policy_lookup(WEFT_IDENTITY_ANY, dst, 0, 0);
+	return proto && weft_policy_lookup(src, dst, 0, 0);
+}
+
+/* the sender's own entries, then the same three from anyone: {ANY,dst,0,0} is the
+ * planner's rule for a pod no policy selects, {ANY,dst,proto,port} a NetworkPolicy rule
+ * without `from` that names ports */
+static __always_inline int weft_policy_allows(__u32 src, __u32 dst, __u8 proto, __u16 port_be)
+{
+	return weft_policy_allows_from(src, dst, proto, port_be) ||
+	       weft_policy_allows_from(WEFT_IDENTITY_ANY, dst, proto, port_be);
 }
 
 SEC("tc")

@@ -36,7 +36,7 @@
 #   4. plaintext VXLAN from a must_encrypt peer is dropped (PLAINTEXT); ESP from a known
 #      peer passes, ESP from a non-peer passes uncounted
 #   5. weft0: inner source outside the sending node's pod CIDR is dropped (SPOOFED_SOURCE)
-#   6. weft0: policy (exact, any-port, any-protocol entries; enforcement off), ARP always
+#   6. weft0: policy (exact, any-port, any-protocol, from-anyone entries; enforcement off), ARP always
 #      passes (also from an unknown sender: UNKNOWN_SENDER), stateless replies (flag bit 1)
 #   7. the counters read back via bpftool equal the sum of all drops and passes
 #   8. weft0 trusts skb->mark (a Weft SA's output-mark) over the VTEP MAC: simulated with
@@ -505,6 +505,19 @@ verdict 6g2 "weft0: {ANY,$ID_B,0,0} (a pod no policy selects) admits identity $I
   PASS_UPLINK=$((2 * N))/$((N * PING_OUT + N * UDP_OUT)) PASS_OVERLAY=$((2 * N))/$((N * PING_IN + N * UDP_IN)) -- \
   "ping:$r" "udp-delivered:$(is $(($(noports_b) - u0)) $N)"
 disallow 4294967295 $ID_B 0 0
+
+allow 4294967295 $ID_B $P_UDP 6000
+begin; u0=$(noports_b)
+udp_send "$ns_a" "$A_POD2" "$B_POD" 6000
+verdict 6g3 "weft0: {ANY,$ID_B,udp,6000} (a rule from anyone on one port) admits identity $ID_A2's UDP/6000" \
+  PASS_UPLINK=$N/$((N * UDP_OUT)) PASS_OVERLAY=$N/$((N * UDP_IN)) -- \
+  "udp-delivered:$(is $(($(noports_b) - u0)) $N)"
+begin; u0=$(noports_b)
+udp_send "$ns_a" "$A_POD2" "$B_POD" 6001
+verdict 6g4 "weft0: ... and not UDP/6001" \
+  PASS_UPLINK=$N/$((N * UDP_OUT)) DROP_POLICY=$N/$((N * UDP_IN)) -- \
+  "udp-not-delivered:$(is $(($(noports_b) - u0)) 0)"
+disallow 4294967295 $ID_B $P_UDP 6000
 
 config 0
 begin; e0=$(echos_b)
