@@ -142,7 +142,9 @@ let package = Package(
                                                             .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                             .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                             .product(name: "Crypto", package: "swift-crypto"),
-                                                            .product(name: "X509", package: "swift-certificates")]),
+                                                            .product(name: "X509", package: "swift-certificates"),
+                                                            .product(name: "Yams", package: "Yams")],
+                    resources: [.copy("Fixtures")]),
         // Sample desired states shared by the pure and the kernel tests.
         .target(name: "WeftTestSupport", dependencies: ["WeftModel"], path: "Tests/Support"),
     ],

@@ -6,21 +6,29 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
     public var encryption: EncryptionSettings
     public var nodes: [NodeSpec]
     public var pods: [PodSpec]
+    /// Namespaces with labels (for namespace selectors); a namespace named only by its pods
+    /// or policies has no labels but its name.
+    public var namespaces: [NamespaceSpec]
+    /// The first policy form, ingress allow-rules (docs/cluster-file.md): kept working.
     public var policies: [PolicySpec]
+    /// Kubernetes NetworkPolicy v1, all of it.
+    public var networkPolicies: [NetworkPolicy]
     /// Names of revoked nodes: quarantined everywhere, their SAs removed.
     public var revoked: [String]
 
     public init(cluster: ClusterIdentity, encryption: EncryptionSettings = .init(), nodes: [NodeSpec] = [], pods: [PodSpec] = [],
-                policies: [PolicySpec] = [], revoked: [String] = []) {
+                namespaces: [NamespaceSpec] = [], policies: [PolicySpec] = [], networkPolicies: [NetworkPolicy] = [], revoked: [String] = []) {
         self.cluster = cluster
         self.encryption = encryption
         self.nodes = nodes
         self.pods = pods
+        self.namespaces = namespaces
         self.policies = policies
+        self.networkPolicies = networkPolicies
         self.revoked = revoked
     }
 
-    enum CodingKeys: String, CodingKey { case cluster, encryption, nodes, pods, policies, revoked }
+    enum CodingKeys: String, CodingKey { case cluster, encryption, nodes, pods, namespaces, policies, networkPolicies, revoked }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -28,7 +36,9 @@ public struct ClusterSpec: Codable, Hashable, Sendable {
         encryption = try c.decodeIfPresent(EncryptionSettings.self, forKey: .encryption) ?? .init()
         nodes = try c.decodeIfPresent([NodeSpec].self, forKey: .nodes) ?? []
         pods = try c.decodeIfPresent([PodSpec].self, forKey: .pods) ?? []
+        namespaces = try c.decodeIfPresent([NamespaceSpec].self, forKey: .namespaces) ?? []
         policies = try c.decodeIfPresent([PolicySpec].self, forKey: .policies) ?? []
+        networkPolicies = try c.decodeIfPresent([NetworkPolicy].self, forKey: .networkPolicies) ?? []
         revoked = try c.decodeIfPresent([String].self, forKey: .revoked) ?? []
     }
 }
@@ -105,16 +115,20 @@ public struct PodSpec: Codable, Hashable, Sendable {
     public var node: String
     public var address: String
     public var labels: [String: String]
+    /// Its containers' ports: what named ports in policies resolve against.
+    public var ports: [ContainerPort]
 
-    public init(namespace: String = "default", name: String, node: String, address: String, labels: [String: String] = [:]) {
+    public init(namespace: String = "default", name: String, node: String, address: String, labels: [String: String] = [:],
+                ports: [ContainerPort] = []) {
         self.namespace = namespace
         self.name = name
         self.node = node
         self.address = address
         self.labels = labels
+        self.ports = ports
     }
 
-    enum CodingKeys: String, CodingKey { case namespace, name, node, address, labels }
+    enum CodingKeys: String, CodingKey { case namespace, name, node, address, labels, ports }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -122,6 +136,42 @@ public struct PodSpec: Codable, Hashable, Sendable {
         name = try c.decode(String.self, forKey: .name)
         node = try c.decode(String.self, forKey: .node)
         address = try c.decode(String.self, forKey: .address)
+        labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
+        ports = try c.decodeIfPresent([ContainerPort].self, forKey: .ports) ?? []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(namespace, forKey: .namespace)
+        try c.encode(name, forKey: .name)
+        try c.encode(node, forKey: .node)
+        try c.encode(address, forKey: .address)
+        try c.encode(labels, forKey: .labels)
+        if !ports.isEmpty { try c.encode(ports, forKey: .ports) }
+    }
+}
+
+/// A namespace and its labels. Every namespace also carries
+/// `kubernetes.io/metadata.name: NAME`, as API servers from 1.21 on set it (1.20 does not).
+public struct NamespaceSpec: Codable, Hashable, Sendable {
+    public static let nameLabel = "kubernetes.io/metadata.name"
+
+    public var name: String
+    public var labels: [String: String]
+
+    public init(name: String, labels: [String: String] = [:]) {
+        self.name = name
+        self.labels = labels
+    }
+
+    /// The labels selectors see: the declared ones and the name label.
+    public var effectiveLabels: [String: String] { labels.merging([Self.nameLabel: name]) { _, named in named } }
+
+    enum CodingKeys: String, CodingKey { case name, labels }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
     }
 }

@@ -1,12 +1,12 @@
 /// IPv4 addresses and prefixes as integers: what the planner needs to check pod addresses
 /// against node CIDRs and CIDRs against each other, without depending on the netlink layer.
-struct IPv4: Hashable, Comparable, Sendable, CustomStringConvertible {
-    var value: UInt32
+public struct IPv4: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var value: UInt32
 
-    init(_ value: UInt32) { self.value = value }
+    public init(_ value: UInt32) { self.value = value }
 
     /// Dotted quad, strictly: four decimal octets of 1-3 digits, nothing else.
-    init?(_ text: String) {
+    public init?(_ text: String) {
         var value: UInt32 = 0, octet: UInt32 = 0, digits = 0, dots = 0
         for byte in text.utf8 {
             switch byte {
@@ -26,15 +26,15 @@ struct IPv4: Hashable, Comparable, Sendable, CustomStringConvertible {
         self.value = value << 8 | octet
     }
 
-    var description: String { "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)" }
-    static func < (a: IPv4, b: IPv4) -> Bool { a.value < b.value }
+    public var description: String { "\(value >> 24).\(value >> 16 & 0xff).\(value >> 8 & 0xff).\(value & 0xff)" }
+    public static func < (a: IPv4, b: IPv4) -> Bool { a.value < b.value }
 }
 
-struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
-    var address: IPv4
-    var length: Int
+public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
+    public var address: IPv4
+    public var length: Int
 
-    init?(_ text: String) {
+    public init?(_ text: String) {
         let parts = text.split(separator: "/")
         guard parts.count == 2, let address = IPv4(String(parts[0])), let length = Int(parts[1]), (0...32).contains(length) else { return nil }
         self.address = address
@@ -52,9 +52,9 @@ struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
         self.length = length
     }
 
-    func contains(_ ip: IPv4) -> Bool { ip.value & mask == address.value & mask }
+    public func contains(_ ip: IPv4) -> Bool { ip.value & mask == address.value & mask }
     func overlaps(_ other: IPv4Prefix) -> Bool { first <= other.last && other.first <= last }
-    var description: String { "\(address)/\(length)" }
+    public var description: String { "\(address)/\(length)" }
 }
 
 extension IPv4Prefix {

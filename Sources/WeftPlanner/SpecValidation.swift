@@ -86,6 +86,7 @@ extension ClusterSpec {
                 if !nodeNames.contains(pod.node) { problem("\(path).node", "unknown node \"\(pod.node)\"") }
                 continue
             }
+            problems += portProblems(pod.ports, at: "\(path).ports")
             if !cidr.contains(ip) { problem("\(path).address", "\(pod.address) is outside node \(pod.node)'s pod CIDR \(cidr)") }
             else if ip == cidr.first { problem("\(path).address", "\(pod.address) is node \(pod.node)'s VTEP address (the CIDR's first)") }
         }
@@ -98,8 +99,40 @@ extension ClusterSpec {
             else if policy.port != 0 && !["tcp", "udp"].contains(policy.proto) { problem("\(path).port", "a port needs proto tcp or udp") }
             if policy.from.isEmpty { problem("\(path).from", "is empty (a policy allows sources; to isolate pods, allow nothing else)") }
         }
+        problems += networkPolicyProblems()
         for (i, name) in revoked.enumerated() where !nodeNames.contains(name) {
             problem("revoked[\(i)]", "unknown node \"\(name)\"")
+        }
+        return problems
+    }
+}
+
+extension ClusterSpec {
+    /// Namespaces, NetworkPolicies: the API server's rules, and no name twice.
+    func networkPolicyProblems() -> [SpecProblem] {
+        var problems: [SpecProblem] = [], seen: Set<String> = []
+        for (i, namespace) in namespaces.enumerated() {
+            let path = "namespaces[\(i)]"
+            if !Labels.isDNSLabel(namespace.name) { problems.append(SpecProblem(path: "\(path).name", message: "\"\(namespace.name.prefix(64))\" is not a DNS-1123 label")) }
+            if !seen.insert(namespace.name).inserted { problems.append(SpecProblem(path: "\(path).name", message: "namespace \"\(namespace.name)\" appears twice")) }
+            problems += Labels.problems(namespace.labels, at: "\(path).labels")
+        }
+        var names: Set<ObjectReference> = []
+        for (i, policy) in networkPolicies.enumerated() {
+            let path = "networkPolicies[\(i)]"
+            if !names.insert(policy.metadata).inserted { problems.append(SpecProblem(path: "\(path).metadata.name", message: "policy \(policy.metadata) appears twice")) }
+            problems += policy.problems(at: path)
+        }
+        return problems
+    }
+
+    /// A pod's container ports: numbers in range, names as the API allows, bounded.
+    func portProblems(_ ports: [ContainerPort], at path: String) -> [SpecProblem] {
+        var problems: [SpecProblem] = []
+        if ports.count > PolicyLimits.portsPerRule { problems.append(SpecProblem(path: path, message: "\(ports.count) ports, more than \(PolicyLimits.portsPerRule)")) }
+        for (i, port) in ports.prefix(PolicyLimits.portsPerRule).enumerated() {
+            if !(1...65_535).contains(port.containerPort) { problems.append(SpecProblem(path: "\(path)[\(i)].containerPort", message: "\(port.containerPort) is not in 1-65535")) }
+            if let name = port.name, !Labels.isServiceName(name) { problems.append(SpecProblem(path: "\(path)[\(i)].name", message: "\"\(name.prefix(64))\" is not a port name")) }
         }
         return problems
     }
