@@ -66,7 +66,7 @@ public struct Planner: Sendable {
         self.credentials = credentials
         self.rotation = rotation
         topology = try Topology(spec: spec, allocations: &self.allocations, credentials: credentials)
-        policy = PolicyIndex(policies: spec.policies)
+        policy = PolicyIndex(spec: spec)
         // New identities are numbered in sorted order: the same spec, the same numbers.
         let keys = spec.pods.map(IdentityKey.init)
         for key in Set(keys).sorted() { _ = self.allocations.identity(for: key) }
@@ -145,4 +145,12 @@ public struct Planner: Sendable {
     mutating func touch(_ node: String) {
         if touched[node] == nil { touched[node] = digests[node] ?? NodeDigest() }
     }
+}
+
+extension Planner {
+    /// What the datapath leaves out of the spec's policies (reported, never silent).
+    public var unenforcedPolicy: [UnenforcedPolicyPart] { policy.unenforced }
+
+    /// `weftctl policy check`'s judge over the current spec.
+    public func policyEvaluator() -> PolicyEvaluator { PolicyEvaluator(spec: spec) }
 }

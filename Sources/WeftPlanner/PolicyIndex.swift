@@ -1,57 +1,80 @@
 import WeftModel
 
 /// Which identities each policy selects and admits, kept current as identities come and
-/// go. Rules for a node follow from its local identities: a selected identity D admits
-/// (S, D, proto, port) for every source S of every policy selecting D; an identity no
-/// policy selects admits everything (`PolicyRule.anySource`), but only on a node that has
-/// a selected identity at all (elsewhere enforcement is off).
+/// go: the datapath's side of the compiled policies (`DatapathGrant`). Rules for a node
+/// follow from its local identities: a selected identity D admits (S, D, proto, port) for
+/// every source S of every grant of every policy selecting D (or (ANY, D, ...) for a grant
+/// from anyone); an identity no policy selects admits everything
+/// (`PolicyRule.anySource`), but only on a node that has a selected identity at all
+/// (elsewhere enforcement is off).
 ///
 /// The filter is stateless and judges a reply by its reversed tuple, so a node also needs
 /// the rules in which its selected identities are the *source*: (D, T, proto, port) for
 /// every T that D may reach. Without them the reply to D's own connection to T would
 /// meet no rule at D's node.
 struct PolicyIndex {
-    let policies: [PolicySpec]
+    /// The policies isolating ingress, and per policy its grants.
+    let policies: [CompiledPolicy]
+    let grants: [[DatapathGrant]]
+    /// What the datapath leaves out, for every policy of the spec.
+    let unenforced: [UnenforcedPolicyPart]
+    let namespaceLabels: [String: [String: String]]
     /// Identity → indexes of the policies selecting it / admitting it as a source.
     private(set) var selectedBy: [UInt32: [Int]] = [:]
     private(set) var admittedBy: [UInt32: [Int]] = [:]
-    /// Policy index → identities it selects / admits as sources.
+    /// Policy index → identities it selects / admits as sources (through any grant); and
+    /// per grant, its sources.
     private(set) var selected: [Set<UInt32>]
     private(set) var sources: [Set<UInt32>]
+    private var grantSources: [[Set<UInt32>]]
 
-    /// "key=value" → policies whose selector (or one of whose `from` selectors) requires
-    /// it; selectors without labels match on namespace alone and are always candidates.
-    /// An identity then checks only the policies one of its labels names, not all 1,000.
+    /// "key=value" → policies whose selector (or one of whose peers' pod selectors)
+    /// requires it; selectors without labels are always candidates. An identity then
+    /// checks only the policies one of its labels names, not all 1,000.
     private var selectorIndex: [String: [Int]] = [:], fromIndex: [String: [Int]] = [:]
     private var selectorAlways: [Int] = [], fromAlways: [Int] = []
 
-    init(policies: [PolicySpec]) {
+    init(spec: ClusterSpec) {
+        var policies: [CompiledPolicy] = [], grants: [[DatapathGrant]] = [], unenforced: [UnenforcedPolicyPart] = []
+        for policy in CompiledPolicy.all(in: spec) {
+            let compiled = DatapathGrant.compile(policy)
+            unenforced += compiled.unenforced
+            guard policy.directions.contains(.ingress) else { continue }
+            policies.append(policy)
+            grants.append(compiled.grants)
+        }
         self.policies = policies
+        self.grants = grants
+        self.unenforced = unenforced
+        namespaceLabels = Dictionary(spec.namespaces.map { ($0.name, $0.effectiveLabels) }, uniquingKeysWith: { a, _ in a })
         selected = Array(repeating: [], count: policies.count)
         sources = Array(repeating: [], count: policies.count)
+        grantSources = grants.map { Array(repeating: [], count: $0.count) }
         for (j, policy) in policies.enumerated() {
-            if let label = policy.selector.min(by: { $0.key < $1.key }) { selectorIndex["\(label.key)=\(label.value)", default: []].append(j) }
+            if let label = policy.podSelector.matchLabels.min(by: { $0.key < $1.key }) { selectorIndex[Self.term(label), default: []].append(j) }
             else { selectorAlways.append(j) }
-            for from in policy.from {
-                if let label = from.labels.min(by: { $0.key < $1.key }) { fromIndex["\(label.key)=\(label.value)", default: []].append(j) }
+            for peer in grants[j].flatMap(\.peers) {
+                if let label = peer.pods?.matchLabels.min(by: { $0.key < $1.key }) { fromIndex[Self.term(label), default: []].append(j) }
                 else { fromAlways.append(j) }
             }
         }
     }
 
+    private static func term(_ label: (key: String, value: String)) -> String { "\(label.key)=\(label.value)" }
+
     /// Policies that may select / admit `key` (a superset; `selects`/`admits` decide).
     private func candidates(_ key: IdentityKey, _ index: [String: [Int]], _ always: [Int]) -> [Int] {
         var found = always
-        for (name, value) in key.labels { found += index["\(name)=\(value)"] ?? [] }
+        for label in key.labels { found += index[Self.term(label)] ?? [] }
         return Array(Set(found)).sorted()
     }
 
-    func selects(_ j: Int, _ key: IdentityKey) -> Bool {
-        key.matches(namespace: policies[j].namespace, labels: policies[j].selector)
+    func labels(ofNamespace namespace: String) -> [String: String] {
+        namespaceLabels[namespace] ?? [NamespaceSpec.nameLabel: namespace]
     }
 
-    func admits(_ j: Int, _ key: IdentityKey) -> Bool {
-        policies[j].from.contains { key.matches(namespace: $0.namespace ?? policies[j].namespace, labels: $0.labels) }
+    func selects(_ j: Int, _ key: IdentityKey) -> Bool {
+        (policies[j].namespace == nil || policies[j].namespace == key.namespace) && policies[j].podSelector.matches(key.labels)
     }
 
     /// Adds an identity; returns the policies that admit it as a source.
@@ -59,7 +82,15 @@ struct PolicyIndex {
     mutating func add(_ identity: UInt32, _ key: IdentityKey) -> [Int] {
         var selecting: [Int] = [], admitting: [Int] = []
         for j in candidates(key, selectorIndex, selectorAlways) where selects(j, key) { selecting.append(j); selected[j].insert(identity) }
-        for j in candidates(key, fromIndex, fromAlways) where admits(j, key) { admitting.append(j); sources[j].insert(identity) }
+        let namespace = labels(ofNamespace: key.namespace)
+        for j in candidates(key, fromIndex, fromAlways) {
+            var admitted = false
+            for (g, grant) in grants[j].enumerated() where grant.admits(key, namespaceLabels: namespace) {
+                grantSources[j][g].insert(identity)
+                admitted = true
+            }
+            if admitted { admitting.append(j); sources[j].insert(identity) }
+        }
         if !selecting.isEmpty { selectedBy[identity] = selecting }
         if !admitting.isEmpty { admittedBy[identity] = admitting }
         return admitting
@@ -69,12 +100,13 @@ struct PolicyIndex {
     func selecting(_ identity: UInt32) -> [Int] { selectedBy[identity] ?? [] }
 
     mutating func remove(_ identity: UInt32) {
+        for j in admittedBy[identity] ?? [] {
+            sources[j].remove(identity)
+            for g in grantSources[j].indices { grantSources[j][g].remove(identity) }
+        }
+        for j in selectedBy[identity] ?? [] { selected[j].remove(identity) }
         selectedBy[identity] = nil
         admittedBy[identity] = nil
-        for j in policies.indices {
-            selected[j].remove(identity)
-            sources[j].remove(identity)
-        }
     }
 
     func isSelected(_ identity: UInt32) -> Bool { selectedBy[identity] != nil }
@@ -86,8 +118,13 @@ struct PolicyIndex {
             return
         }
         for j in selecting {
-            for source in sources[j] {
-                rules.insert(PolicyRule(source: source, destination: identity, proto: policies[j].proto, port: policies[j].port))
+            for (g, grant) in grants[j].enumerated() {
+                for port in grant.ports {
+                    if grant.fromAnyone { rules.insert(PolicyRule(source: PolicyRule.anySource, destination: identity, proto: port.proto, port: port.port)) }
+                    for source in grantSources[j][g] {
+                        rules.insert(PolicyRule(source: source, destination: identity, proto: port.proto, port: port.port))
+                    }
+                }
             }
         }
     }
@@ -95,8 +132,10 @@ struct PolicyIndex {
     /// The rules in which `identity` is the source: what the reply check needs.
     func reverseRules(from identity: UInt32, into rules: inout Set<PolicyRule>) {
         for j in admittedBy[identity] ?? [] {
-            for target in selected[j] {
-                rules.insert(PolicyRule(source: identity, destination: target, proto: policies[j].proto, port: policies[j].port))
+            for (g, grant) in grants[j].enumerated() where grantSources[j][g].contains(identity) {
+                for target in selected[j] {
+                    for port in grant.ports { rules.insert(PolicyRule(source: identity, destination: target, proto: port.proto, port: port.port)) }
+                }
             }
         }
     }

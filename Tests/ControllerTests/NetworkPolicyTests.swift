@@ -186,4 +186,38 @@ struct NetworkPolicyTests {
             #expect(error.problems.contains { $0.hasSuffix("networkPolicies[1].metadata.name: policy shop/p appears twice") }, "\(error.problems)")
         }
     }
+
+    @Test("the datapath gets what it can enforce as identity rules; the rest is named, never silent")
+    func datapathCompile() throws {
+        let spec = try Self.spec("""
+              - metadata: {name: web, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: web}}
+                  ingress:
+                    - from: [{namespaceSelector: {matchLabels: {team: red}}, podSelector: {matchLabels: {app: cli}}}]
+                      ports: [{port: 80}, {port: 8000, endPort: 8001}, {port: http}]
+                    - ports: [{port: 443}]
+                    - from: [{ipBlock: {cidr: 198.51.100.0/24}}]
+                  egress: [{}]
+            """)
+        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
+        let planner = try Planner(spec: spec, credentials: credentials)
+        #expect(planner.unenforcedPolicy.map(\.description) == [
+            "shop/web egress: egress isolation is not enforced yet: the selected pods may send anywhere",
+            "shop/web ingress[0].ports[2]: named port http is not enforced yet: denied",
+            "shop/web ingress[2].from[0]: ipBlock 198.51.100.0/24 is not enforced yet: its addresses are denied",
+        ])
+        let web = try #require(planner.identity(of: spec.pods[0])), labCli = try #require(planner.identity(of: spec.pods[3]))
+        let rules = Set(try #require(planner.desiredState(for: "n1")).policy)
+        let toWeb = rules.filter { $0.destination == web }
+        #expect(toWeb == [
+            PolicyRule(source: labCli, destination: web, proto: "tcp", port: 80),
+            PolicyRule(source: labCli, destination: web, proto: "tcp", port: 8000),
+            PolicyRule(source: labCli, destination: web, proto: "tcp", port: 8001),
+            PolicyRule(source: PolicyRule.anySource, destination: web, proto: "tcp", port: 443),
+        ])
+        // shop/cli matches the pod selector but not the namespace: it is not a source.
+        let shopCli = try #require(planner.identity(of: spec.pods[2]))
+        #expect(!rules.contains { $0.source == shopCli })
+    }
 }
