@@ -115,6 +115,7 @@ public actor ControlPlane {
         try Self.saveLastGood(spec, in: stateDirectory)
         metrics.currentEpoch.set(Double(planner.rotation.currentEpoch))
         metrics.activeNodes.set(Double(planner.activeNodes.count))
+        metrics.policyPartsUnenforced.set(Double(planner.unenforcedPolicy.count))
     }
 
     /// Gives up the state directory (a controller stopping; tests that restart one in
@@ -203,6 +204,7 @@ public actor ControlPlane {
         for node in removed.sorted() { try retired(node) }
         try save()
         if specChanged { try Self.saveLastGood(spec, in: stateDirectory) }
+        countUnenforcedPolicy()
         publish(changed, since: base)
         return changed
     }

@@ -17,6 +17,7 @@ public final class ControllerMetrics: Sendable {
     let streamsDropped: Counter
     let connectionsRefused: Counter
     let currentEpoch: Gauge
+    let policyPartsUnenforced: Gauge
     /// Seconds from a node's first unacknowledged desired revision to its acknowledgement
     /// of the latest one: how long the cluster takes to reach a node.
     let convergence: ValueHistogram
@@ -33,6 +34,7 @@ public final class ControllerMetrics: Sendable {
         streamsDropped = registry.makeCounter(descriptor: name("watch_streams_dropped", "total", "Watch streams ended because their reader fell behind"))
         connectionsRefused = registry.makeCounter(descriptor: name("connections_refused", "total", "Connections closed on accept: a listener's connection limit was reached"))
         currentEpoch = registry.makeGauge(descriptor: name("epoch", "", "Current key epoch"))
+        policyPartsUnenforced = registry.makeGauge(descriptor: name("policy_parts_unenforced", "", "Parts of the cluster's policies the datapath does not enforce yet (egress, ipBlock, named ports, SCTP, wide ranges)"))
         convergence = registry.makeValueHistogram(descriptor: name("convergence", "seconds", "Time until a node acknowledged its latest desired state"),
                                                   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300])
     }

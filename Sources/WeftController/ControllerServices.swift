@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import WeftPlanner
 
 /// The gRPC listeners, under a server certificate renewed before it expires
 /// (`ControlServer.serveRenewing`), stopped gracefully on shutdown.
@@ -53,15 +54,27 @@ public struct ClusterSourceService: Service {
     }
 
     public func run() async throws {
+        var reported: Set<UnenforcedPolicyPart> = []
         for await event in source.events().cancelOnGracefulShutdown() {
             do {
                 let changed = try await plane.apply(event)
                 let version = await plane.sourceVersion ?? "-"
                 logger.info("cluster state applied", metadata: ["nodes_changed": "\(changed.count)", "version": "\(version)"])
+                reported = reportUnenforced(await plane.unenforcedPolicy, after: reported)
             } catch {
                 logger.error("cluster state refused; the previous state stays", metadata: ["problems": "\(error)"])
             }
         }
+    }
+}
+
+extension ClusterSourceService {
+    /// Logs each policy part the datapath does not enforce, once, when it first appears.
+    func reportUnenforced(_ parts: [UnenforcedPolicyPart], after reported: Set<UnenforcedPolicyPart>) -> Set<UnenforcedPolicyPart> {
+        for part in parts where !reported.contains(part) {
+            logger.warning("policy part not enforced by the datapath", metadata: ["policy": "\(part.policy)", "at": "\(part.at)", "what": "\(part.what)"])
+        }
+        return Set(parts)
     }
 }
 

@@ -59,6 +59,7 @@ public struct WeftCtl {
         case "status": try statusCommand()
         case "revoke": try revokeCommand()
         case "rotate": try rotateCommand()
+        case "policy": try policyCommand()
         default: throw Invocation.UsageError(description: "unknown object \"\(invocation.object)\"; try \"weftctl -h\"")
         }
     }

@@ -1309,12 +1309,26 @@ public enum Weft_V1_Admin: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "CheckPolicy" metadata.
+        public enum CheckPolicy: Sendable {
+            /// Request type for "CheckPolicy".
+            public typealias Input = Weft_V1_CheckPolicyRequest
+            /// Response type for "CheckPolicy".
+            public typealias Output = Weft_V1_CheckPolicyResponse
+            /// Descriptor for "CheckPolicy".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "weft.v1.Admin"),
+                method: "CheckPolicy",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "weft.v1.Admin" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Status.descriptor,
             Revoke.descriptor,
             Rotate.descriptor,
-            CreateToken.descriptor
+            CreateToken.descriptor,
+            CheckPolicy.descriptor
         ]
     }
 }
@@ -1414,6 +1428,25 @@ extension Weft_V1_Admin {
             request: GRPCCore.StreamingServerRequest<Weft_V1_CreateTokenRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_CreateTokenResponse>
+
+        /// Handle the "CheckPolicy" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Judges one packet by the compiled policy, as the agents are to enforce it
+        /// > (weftctl policy check). NOT_FOUND when an end names a pod the controller does not know.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Weft_V1_CheckPolicyRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Weft_V1_CheckPolicyResponse` messages.
+        func checkPolicy(
+            request: GRPCCore.StreamingServerRequest<Weft_V1_CheckPolicyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_CheckPolicyResponse>
     }
 
     /// Service protocol for the "weft.v1.Admin" service.
@@ -1497,6 +1530,25 @@ extension Weft_V1_Admin {
             request: GRPCCore.ServerRequest<Weft_V1_CreateTokenRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Weft_V1_CreateTokenResponse>
+
+        /// Handle the "CheckPolicy" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Judges one packet by the compiled policy, as the agents are to enforce it
+        /// > (weftctl policy check). NOT_FOUND when an end names a pod the controller does not know.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_CheckPolicyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Weft_V1_CheckPolicyResponse` message.
+        func checkPolicy(
+            request: GRPCCore.ServerRequest<Weft_V1_CheckPolicyRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Weft_V1_CheckPolicyResponse>
     }
 
     /// Simple service protocol for the "weft.v1.Admin" service.
@@ -1578,6 +1630,25 @@ extension Weft_V1_Admin {
             request: Weft_V1_CreateTokenRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Weft_V1_CreateTokenResponse
+
+        /// Handle the "CheckPolicy" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Judges one packet by the compiled policy, as the agents are to enforce it
+        /// > (weftctl policy check). NOT_FOUND when an end names a pod the controller does not know.
+        ///
+        /// - Parameters:
+        ///   - request: A `Weft_V1_CheckPolicyRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Weft_V1_CheckPolicyResponse` to respond with.
+        func checkPolicy(
+            request: Weft_V1_CheckPolicyRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Weft_V1_CheckPolicyResponse
     }
 }
 
@@ -1629,6 +1700,17 @@ extension Weft_V1_Admin.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Weft_V1_Admin.Method.CheckPolicy.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_CheckPolicyRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_CheckPolicyResponse>(),
+            handler: { request, context in
+                try await self.checkPolicy(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1673,6 +1755,17 @@ extension Weft_V1_Admin.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_CreateTokenResponse> {
         let response = try await self.createToken(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func checkPolicy(
+        request: GRPCCore.StreamingServerRequest<Weft_V1_CheckPolicyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Weft_V1_CheckPolicyResponse> {
+        let response = try await self.checkPolicy(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1728,6 +1821,19 @@ extension Weft_V1_Admin.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Weft_V1_CreateTokenResponse> {
         return GRPCCore.ServerResponse<Weft_V1_CreateTokenResponse>(
             message: try await self.createToken(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func checkPolicy(
+        request: GRPCCore.ServerRequest<Weft_V1_CheckPolicyRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Weft_V1_CheckPolicyResponse> {
+        return GRPCCore.ServerResponse<Weft_V1_CheckPolicyResponse>(
+            message: try await self.checkPolicy(
                 request: request.message,
                 context: context
             ),
@@ -1837,6 +1943,30 @@ extension Weft_V1_Admin {
             deserializer: some GRPCCore.MessageDeserializer<Weft_V1_CreateTokenResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CreateTokenResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CheckPolicy" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Judges one packet by the compiled policy, as the agents are to enforce it
+        /// > (weftctl policy check). NOT_FOUND when an end names a pod the controller does not know.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_CheckPolicyRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_CheckPolicyRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_CheckPolicyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func checkPolicy<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_CheckPolicyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_CheckPolicyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_CheckPolicyResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CheckPolicyResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1993,6 +2123,41 @@ extension Weft_V1_Admin {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "CheckPolicy" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Judges one packet by the compiled policy, as the agents are to enforce it
+        /// > (weftctl policy check). NOT_FOUND when an end names a pod the controller does not know.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Weft_V1_CheckPolicyRequest` message.
+        ///   - serializer: A serializer for `Weft_V1_CheckPolicyRequest` messages.
+        ///   - deserializer: A deserializer for `Weft_V1_CheckPolicyResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func checkPolicy<Result>(
+            request: GRPCCore.ClientRequest<Weft_V1_CheckPolicyRequest>,
+            serializer: some GRPCCore.MessageSerializer<Weft_V1_CheckPolicyRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Weft_V1_CheckPolicyResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CheckPolicyResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Weft_V1_Admin.Method.CheckPolicy.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2112,6 +2277,36 @@ extension Weft_V1_Admin.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_CreateTokenRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_CreateTokenResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CheckPolicy" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Judges one packet by the compiled policy, as the agents are to enforce it
+    /// > (weftctl policy check). NOT_FOUND when an end names a pod the controller does not know.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Weft_V1_CheckPolicyRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func checkPolicy<Result>(
+        request: GRPCCore.ClientRequest<Weft_V1_CheckPolicyRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CheckPolicyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.checkPolicy(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Weft_V1_CheckPolicyRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Weft_V1_CheckPolicyResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2249,6 +2444,40 @@ extension Weft_V1_Admin.ClientProtocol {
             metadata: metadata
         )
         return try await self.createToken(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CheckPolicy" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Judges one packet by the compiled policy, as the agents are to enforce it
+    /// > (weftctl policy check). NOT_FOUND when an end names a pod the controller does not know.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func checkPolicy<Result>(
+        _ message: Weft_V1_CheckPolicyRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Weft_V1_CheckPolicyResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Weft_V1_CheckPolicyRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.checkPolicy(
             request: request,
             options: options,
             onResponse: handleResponse

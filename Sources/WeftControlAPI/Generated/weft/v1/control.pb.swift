@@ -287,6 +287,105 @@ public nonisolated struct Weft_V1_StatusResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Weft_V1_CheckPolicyRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "NAMESPACE/POD", or an IPv4 address (which is that pod when a pod has it).
+  public var from: String = String()
+
+  public var to: String = String()
+
+  /// TCP, UDP, SCTP or ICMP.
+  public var `protocol`: String = String()
+
+  /// Destination port (0 for ICMP).
+  public var port: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// A rule that admitted the packet: the policy ("NS/NAME"), the direction, the rule's index.
+public nonisolated struct Weft_V1_PolicyRuleReference: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var policy: String = String()
+
+  public var direction: String = String()
+
+  public var rule: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// One side of the verdict: the sender's egress or the receiver's ingress.
+public nonisolated struct Weft_V1_PolicySide: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var direction: String = String()
+
+  /// "NS/POD"; empty when this end is not a pod (nothing is judged on this side).
+  public var pod: String = String()
+
+  /// The policies isolating the pod in this direction (empty: not isolated).
+  public var isolatedBy: [String] = []
+
+  public var allowedBy: [Weft_V1_PolicyRuleReference] = []
+
+  public var allowed: Bool = false
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Weft_V1_CheckPolicyResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var allowed: Bool = false
+
+  public var egress: Weft_V1_PolicySide {
+    get {_egress ?? Weft_V1_PolicySide()}
+    set {_egress = newValue}
+  }
+  /// Returns true if `egress` has been explicitly set.
+  public var hasEgress: Bool {self._egress != nil}
+  /// Clears the value of `egress`. Subsequent reads from it will return its default value.
+  public mutating func clearEgress() {self._egress = nil}
+
+  public var ingress: Weft_V1_PolicySide {
+    get {_ingress ?? Weft_V1_PolicySide()}
+    set {_ingress = newValue}
+  }
+  /// Returns true if `ingress` has been explicitly set.
+  public var hasIngress: Bool {self._ingress != nil}
+  /// Clears the value of `ingress`. Subsequent reads from it will return its default value.
+  public mutating func clearIngress() {self._ingress = nil}
+
+  /// Parts of the policies judging this packet that the datapath does not enforce yet.
+  public var unenforced: [String] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _egress: Weft_V1_PolicySide? = nil
+  fileprivate var _ingress: Weft_V1_PolicySide? = nil
+}
+
 public nonisolated struct Weft_V1_CreateTokenRequest: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -886,6 +985,195 @@ nonisolated extension Weft_V1_StatusResponse: SwiftProtobuf.Message, SwiftProtob
     if lhs.nodes != rhs.nodes {return false}
     if lhs.currentEpoch != rhs.currentEpoch {return false}
     if lhs.targetEpoch != rhs.targetEpoch {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_CheckPolicyRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckPolicyRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}protocol\0\u{1}port\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.from) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.to) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.`protocol`) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.port) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.from.isEmpty {
+      try visitor.visitSingularStringField(value: self.from, fieldNumber: 1)
+    }
+    if !self.to.isEmpty {
+      try visitor.visitSingularStringField(value: self.to, fieldNumber: 2)
+    }
+    if !self.`protocol`.isEmpty {
+      try visitor.visitSingularStringField(value: self.`protocol`, fieldNumber: 3)
+    }
+    if self.port != 0 {
+      try visitor.visitSingularUInt32Field(value: self.port, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_CheckPolicyRequest, rhs: Weft_V1_CheckPolicyRequest) -> Bool {
+    if lhs.from != rhs.from {return false}
+    if lhs.to != rhs.to {return false}
+    if lhs.`protocol` != rhs.`protocol` {return false}
+    if lhs.port != rhs.port {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_PolicyRuleReference: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PolicyRuleReference"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}policy\0\u{1}direction\0\u{1}rule\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.policy) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.direction) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.rule) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.policy.isEmpty {
+      try visitor.visitSingularStringField(value: self.policy, fieldNumber: 1)
+    }
+    if !self.direction.isEmpty {
+      try visitor.visitSingularStringField(value: self.direction, fieldNumber: 2)
+    }
+    if self.rule != 0 {
+      try visitor.visitSingularUInt32Field(value: self.rule, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_PolicyRuleReference, rhs: Weft_V1_PolicyRuleReference) -> Bool {
+    if lhs.policy != rhs.policy {return false}
+    if lhs.direction != rhs.direction {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_PolicySide: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PolicySide"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}direction\0\u{1}pod\0\u{3}isolated_by\0\u{3}allowed_by\0\u{1}allowed\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.direction) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.pod) }()
+      case 3: try { try decoder.decodeRepeatedStringField(value: &self.isolatedBy) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.allowedBy) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.allowed) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.direction.isEmpty {
+      try visitor.visitSingularStringField(value: self.direction, fieldNumber: 1)
+    }
+    if !self.pod.isEmpty {
+      try visitor.visitSingularStringField(value: self.pod, fieldNumber: 2)
+    }
+    if !self.isolatedBy.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.isolatedBy, fieldNumber: 3)
+    }
+    if !self.allowedBy.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.allowedBy, fieldNumber: 4)
+    }
+    if self.allowed != false {
+      try visitor.visitSingularBoolField(value: self.allowed, fieldNumber: 5)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_PolicySide, rhs: Weft_V1_PolicySide) -> Bool {
+    if lhs.direction != rhs.direction {return false}
+    if lhs.pod != rhs.pod {return false}
+    if lhs.isolatedBy != rhs.isolatedBy {return false}
+    if lhs.allowedBy != rhs.allowedBy {return false}
+    if lhs.allowed != rhs.allowed {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Weft_V1_CheckPolicyResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".CheckPolicyResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}allowed\0\u{1}egress\0\u{1}ingress\0\u{1}unenforced\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularBoolField(value: &self.allowed) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._egress) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._ingress) }()
+      case 4: try { try decoder.decodeRepeatedStringField(value: &self.unenforced) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.allowed != false {
+      try visitor.visitSingularBoolField(value: self.allowed, fieldNumber: 1)
+    }
+    try { if let v = self._egress {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._ingress {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.unenforced.isEmpty {
+      try visitor.visitRepeatedStringField(value: self.unenforced, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Weft_V1_CheckPolicyResponse, rhs: Weft_V1_CheckPolicyResponse) -> Bool {
+    if lhs.allowed != rhs.allowed {return false}
+    if lhs._egress != rhs._egress {return false}
+    if lhs._ingress != rhs._ingress {return false}
+    if lhs.unenforced != rhs.unenforced {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
