@@ -7,7 +7,7 @@
 /// another major with an error naming both versions.
 public struct DesiredNodeState: Codable, Hashable, Sendable {
     public static let supportedMajor = 1
-    public static let currentVersion = "1.1"
+    public static let currentVersion = "1.2"
 
     public var version: String
     /// Increases with every change the controller makes; the agent acknowledges it.
