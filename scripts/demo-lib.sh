@@ -90,10 +90,13 @@ pods:
   - { name: client-2, node: node2, address: 10.244.2.11, labels: { app: client } }
   - { name: db-1, node: node3, address: 10.244.3.10, labels: { app: db } }
   - { name: cache-1, node: node3, address: 10.244.3.11, labels: { app: cache } }
-policies:
-  - { name: db-from-web, selector: { app: db }, from: [ { labels: { app: web } } ], proto: any }
+networkPolicies:
+  - metadata: { name: db-from-web, namespace: default }
+    spec:
+      podSelector: { matchLabels: { app: db } }
+      ingress: [ { from: [ { podSelector: { matchLabels: { app: web } } } ] } ]
 YAML
-  echo "  cluster file: $TMP/cluster.yaml (3 nodes, 6 pods, 1 policy, encryption $ENC)"
+  echo "  cluster file: $TMP/cluster.yaml (3 nodes, 6 pods, 1 NetworkPolicy, encryption $ENC)"
 }
 
 start_controller() {
@@ -180,6 +183,27 @@ matrix() {
   echo "  (ok: ping answered; denied: dropped by the trust filter; a trailing ! marks a result the policy does not predict)"
   if [ "$bad" = 0 ]; then result "connectivity matrix" PASS "$good of 30 pairs as the policy says: $((30 - denied)) reach, $denied (client <-> db-1) dropped"
   else result "connectivity matrix" FAIL "$bad of 30 pairs not as the policy says"; fi
+}
+
+# weftctl policy check: the controller judges a packet by the compiled NetworkPolicy and
+# names the policy and rule (or the isolation) behind its verdict.
+policy_check() {
+  local web client
+  web=$("$BIN/weftctl" policy check --from default/web-1 --to default/db-1 --port tcp/5432 --admin-socket "$ADMIN" 2>&1)
+  client=$("$BIN/weftctl" -j policy check --from default/client-1 --to default/db-1 --port tcp/5432 --admin-socket "$ADMIN" 2>&1)
+  local unknown rc
+  unknown=$("$BIN/weftctl" policy check --from default/nobody --to default/db-1 --port tcp/5432 --admin-socket "$ADMIN" 2>&1); rc=$?
+  echo "  weftctl policy check web-1 -> db-1 tcp/5432:"
+  echo "$web" | sed 's/^/    /'
+  echo "  ... client-1 -> db-1 with -j: $client"
+  echo "  ... an unknown pod (exit $rc): $unknown"
+  if [ "$(head -1 <<<"$web")" = allow ] && grep -q "allowed by default/db-from-web ingress\[0\]" <<<"$web" \
+     && [ "$(jq -r '.verdict + " " + (.policies | join(","))' <<<"$client" 2>/dev/null)" = "deny default/db-from-web" ] \
+     && [ "$rc" = 1 ] && grep -q "no pod default/nobody" <<<"$unknown"; then
+    result "policy check" PASS "web-1 -> db-1 allowed by default/db-from-web ingress[0]; client-1 -> db-1 denied (isolated by default/db-from-web); an unknown pod exits 1"
+  else
+    result "policy check" FAIL "web-1: $(tr '\n' ' ' <<<"$web") client-1: $client unknown (exit $rc): $unknown"
+  fi
 }
 
 wait_for_files() {  # wait_for_files COUNT DIR: until COUNT non-empty files (background probes, 10 s each at most)

@@ -14,7 +14,7 @@ struct ClusterFileTests {
     @Test("controller/cluster.example.yaml parses, plans, and every node's state validates")
     func example() throws {
         let spec = try ClusterFile.parse(Self.example, name: "cluster.example.yaml")
-        #expect(spec.nodes.count == 3 && spec.pods.count == 4 && spec.policies.count == 1 && spec.encryption.enabled)
+        #expect(spec.nodes.count == 3 && spec.pods.count == 4 && spec.networkPolicies.count == 1 && spec.namespaces.count == 1 && spec.encryption.enabled)
         let credentials = Dictionary(uniqueKeysWithValues: spec.nodes.map { ($0.name, NodeCredentials(keyAgreementPublicKey: "k", incarnation: "1")) })
         let planner = try Planner(spec: spec, credentials: credentials)
         for node in planner.activeNodes {
