@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // System libraries. libmnl carries the netlink socket; libbpf loads and attaches
@@ -72,6 +73,16 @@ let package = Package(
                                                              .product(name: "Crypto", package: "swift-crypto"),
                                                              .product(name: "Logging", package: "swift-log")]),
 
+        // The Kubernetes API as a source: endpoint (in-cluster, kubeconfig), HTTPS client,
+        // list/watch reflectors, and the objects turned into the planner's input.
+        .target(name: "WeftKubernetes", dependencies: ["WeftModel", "WeftPlanner",
+                                                       .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                       .product(name: "NIOCore", package: "swift-nio"),
+                                                       .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                       .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                                                       .product(name: "Logging", package: "swift-log"),
+                                                       .product(name: "Yams", package: "Yams")]),
+
         // The controller's pure computation: cluster spec → per-node desired state, incremental.
         .target(name: "WeftPlanner", dependencies: ["WeftModel"]),
         // What both daemons share: the /metrics and /healthz endpoint (and its Service), stop signals.
@@ -90,7 +101,7 @@ let package = Package(
                                                        .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                                                        .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         // The controller: sources (the YAML cluster file), the control plane, the gRPC service.
-        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", "WeftPKI", "WeftFiles", "WeftControlAPI", "WeftMetrics",
+        .target(name: "WeftController", dependencies: ["WeftPlanner", "WeftModel", "WeftKubernetes", "WeftPKI", "WeftFiles", "WeftControlAPI", "WeftMetrics",
                                                        .product(name: "Yams", package: "Yams"),
                                                        .product(name: "Prometheus", package: "swift-prometheus"),
                                                        .product(name: "GRPCCore", package: "grpc-swift-2"),
@@ -103,7 +114,7 @@ let package = Package(
                                                        .product(name: "Logging", package: "swift-log"),
                                                        .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftModel", "WeftMetrics", "WeftFiles",
+        .executableTarget(name: "weft-controller", dependencies: ["WeftController", "WeftKubernetes", "WeftModel", "WeftMetrics", "WeftFiles",
                                                                   .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                                   .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                                   .product(name: "Logging", package: "swift-log"),
@@ -135,7 +146,7 @@ let package = Package(
         ),
         .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftAgentDaemon", "WeftControlAPI", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",
+        .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftKubernetes", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",
                                                             "WeftControlAPI", "WeftMetrics", "WeftFiles",
                                                             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                             .product(name: "Prometheus", package: "swift-prometheus"),

@@ -44,7 +44,7 @@ public struct IPv4Prefix: Hashable, Sendable, CustomStringConvertible {
     var mask: UInt32 { length == 0 ? 0 : ~UInt32(0) << (32 - length) }
     /// True when the address has no host bits set (10.244.1.0/24, not 10.244.1.5/24).
     var isCanonical: Bool { address.value & ~mask == 0 }
-    var first: IPv4 { IPv4(address.value & mask) }
+    public var first: IPv4 { IPv4(address.value & mask) }
     var last: IPv4 { IPv4(address.value | ~mask) }
 
     init(_ address: IPv4, _ length: Int) {
