@@ -2,8 +2,19 @@ import ArgumentParser
 
 /// `weft-controller run`'s options.
 struct ControllerOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The cluster file (YAML, docs/cluster-file.md); watched, a valid change is planned and pushed.", valueName: "FILE"))
+    enum Source: String, ExpressibleByArgument, CaseIterable { case file, kubernetes }
+
+    @Option(help: ArgumentHelp("The cluster file (YAML, docs/cluster-file.md); watched, a valid change is planned and pushed. With --source kubernetes it holds only the cluster and encryption settings.", valueName: "FILE"))
     var cluster: String
+
+    @Option(help: ArgumentHelp("Where nodes, pods, namespaces and NetworkPolicies come from: the cluster file, or the Kubernetes API.", valueName: "file|kubernetes"))
+    var source: Source = .file
+
+    @Option(help: ArgumentHelp("With --source kubernetes: a kubeconfig (token or client certificate); without it, the pod's service account (in-cluster).", valueName: "FILE"))
+    var kubeconfig: String?
+
+    @Option(name: .customLong("node-address-type"), help: ArgumentHelp("With --source kubernetes: the Node address that is its underlay (the weft.dev/underlay-address annotation overrides it).", valueName: "InternalIP|ExternalIP"))
+    var nodeAddressType = "InternalIP"
 
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("CA, tokens, audit log, allocations.", valueName: "DIR"))
     var stateDirectory = "/var/lib/weft-controller"
@@ -28,6 +39,8 @@ struct ControllerOptions: ParsableArguments {
             _ = try Self.endpoint(flag, text)
         }
         guard !advertise.split(separator: ",").isEmpty else { throw ValidationError("--advertise needs at least one address or name") }
+        guard ["InternalIP", "ExternalIP"].contains(nodeAddressType) else { throw ValidationError("--node-address-type is InternalIP or ExternalIP, not \"\(nodeAddressType)\"") }
+        if source == .file && kubeconfig != nil { throw ValidationError("--kubeconfig needs --source kubernetes") }
     }
 
     var listenEndpoint: (host: String, port: Int) { try! Self.endpoint("--listen", listen) }

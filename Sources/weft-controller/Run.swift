@@ -5,11 +5,13 @@ import ServiceLifecycle
 import WeftController
 import WeftFiles
 import WeftMetrics
+import WeftKubernetes
 import WeftModel
 
 /// The cluster file, or, when it is refused, the last spec this controller planned (kept
 /// in the state directory): a file caught half-edited must not keep the controller down.
 func startingSpec(_ options: ControllerOptions, _ logger: Logger) throws -> ClusterSpec {
+    if options.source == .kubernetes { return try kubernetesStartingSpec(options) }
     do {
         return try ClusterFile.load(options.cluster)
     } catch {
@@ -18,6 +20,21 @@ func startingSpec(_ options: ControllerOptions, _ logger: Logger) throws -> Clus
                      metadata: ["problems": "\(error)", "last_good": "\(options.stateDirectory)/cluster.last-good.json"])
         return last
     }
+}
+
+/// With the API as the source the cluster file holds only settings; the plan starts from
+/// the last spec this controller planned (warm: agents keep their state while the first
+/// list runs), with the file's settings.
+func kubernetesStartingSpec(_ options: ControllerOptions) throws -> ClusterSpec {
+    let settings = try ClusterFile.load(options.cluster)
+    guard settings.nodes.isEmpty, settings.pods.isEmpty, settings.networkPolicies.isEmpty, settings.policies.isEmpty, settings.namespaces.isEmpty else {
+        throw ValidationError("\(options.cluster): with --source kubernetes nodes, pods, namespaces and policies come from the API; the file holds only cluster and encryption")
+    }
+    guard var last = try ControlPlane.lastGoodSpec(in: options.stateDirectory) else { return settings }
+    last.cluster = settings.cluster
+    last.encryption = settings.encryption
+    last.revoked = settings.revoked
+    return last
 }
 
 /// Every connection, file and socket is a descriptor: take the whole hard limit the
@@ -50,12 +67,23 @@ struct Run: AsyncParsableCommand {
             logger.warning("audit log: entries past the last checkpoint at start (a crash, or lines added while stopped); the next checkpoint marks them unattested",
                            metadata: ["seq": "\(tail.lowerBound)-\(tail.upperBound)"])
         }
-        let group = ServiceGroup(configuration: .init(services: try services(plane, logger).map { .init(service: $0) },
+        let kubernetes = try options.source == .kubernetes ? KubernetesClient(endpoint: kubernetesEndpoint()) : nil
+        let source: any ClusterSource = if let kubernetes {
+            KubernetesSource(client: kubernetes, settings: try ClusterFile.load(options.cluster),
+                             options: .init(nodeAddressType: options.nodeAddressType), logger: logger)
+        } else {
+            ClusterFileSource(path: options.cluster)
+        }
+        let group = ServiceGroup(configuration: .init(services: try services(plane, source, logger).map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("serving", metadata: ["nodes": "\(options.listen)", "join": "\(options.joinListen)",
                                           "state": "\(options.stateDirectory)", "cluster": "\(spec.cluster.name)",
                                           "admin": "\(options.adminSocketPath)", "metrics": "\(options.metricsListen)"])
-        try await group.run()
+        do { try await group.run() } catch {
+            try? await kubernetes?.shutdown()
+            throw error
+        }
+        try await kubernetes?.shutdown()
         try await plane.checkpoint()
         plane.close()
         logger.info("stopped; audit log checkpointed")
@@ -63,7 +91,12 @@ struct Run: AsyncParsableCommand {
 
     /// Metrics first (a port in use fails the start), then the listeners, the cluster
     /// source and the rotation timer.
-    private func services(_ plane: ControlPlane, _ logger: Logger) throws -> [any Service] {
+    private func kubernetesEndpoint() throws -> KubernetesEndpoint {
+        if let path = options.kubeconfig { return try KubernetesEndpoint.kubeconfig(path) }
+        return try KubernetesEndpoint.inCluster()
+    }
+
+    private func services(_ plane: ControlPlane, _ source: any ClusterSource, _ logger: Logger) throws -> [any Service] {
         let options = options
         let makeServer: @Sendable () throws -> ControlServer = {
             try ControlServer(plane: plane, nodeListen: options.listenEndpoint, joinListen: options.joinListenEndpoint,
@@ -75,7 +108,7 @@ struct Run: AsyncParsableCommand {
             try MetricsService(endpoint: MetricsEndpoint(registry: plane.metrics.registry, health: { nil }),
                                host: metrics.host, port: UInt16(metrics.port)),
             ServerService(server: try makeServer(), make: makeServer, plane: plane, logger: logger),
-            ClusterSourceService(source: ClusterFileSource(path: options.cluster), plane: plane, logger: logger),
+            ClusterSourceService(source: source, plane: plane, logger: logger),
             RotationTimer(plane: plane, logger: logger),
         ]
     }

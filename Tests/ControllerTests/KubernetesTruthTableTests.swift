@@ -1,0 +1,97 @@
+import Foundation
+import GRPCCore
+import Testing
+import WeftControlAPI
+import WeftModel
+
+/// The upstream NetworkPolicy tables through a real API server: each case's namespace and
+/// pod labels set and its policies created with kubectl, then every cell asked over the
+/// admin socket of a weft-controller whose source is that API server, until the whole
+/// table holds (the controller follows the API's watch; a deadline bounds the wait).
+/// scripts/test-kubernetes.sh starts the API server and the controller and runs this with
+/// WEFT_TEST_K8S_NETNS, WEFT_TEST_KUBECTL, WEFT_TEST_KUBECONFIG and WEFT_TEST_ADMIN_SOCKET;
+/// without them it is skipped, saying so.
+@Suite("NetworkPolicy tables through the Kubernetes API",
+       .enabled(if: ProcessInfo.processInfo.environment["WEFT_TEST_ADMIN_SOCKET"] != nil,
+                "needs a running API server and controller: scripts/test-kubernetes.sh"))
+struct KubernetesTruthTableTests {
+    let env = ProcessInfo.processInfo.environment
+
+    /// kubectl in the API server's namespace; stdin optional. Throws with its stderr on failure.
+    func kubectl(_ arguments: [String], input: String? = nil) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/nsenter")
+        process.arguments = ["--net=/run/netns/\(env["WEFT_TEST_K8S_NETNS"]!)", env["WEFT_TEST_KUBECTL"]!,
+                             "--kubeconfig", env["WEFT_TEST_KUBECONFIG"]!, "--request-timeout=20s"] + arguments
+        let stdin = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardError = stderr
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        process.waitUntilExit()
+        let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try #require(process.terminationStatus == 0, "kubectl \(arguments.joined(separator: " ")): \(message)")
+    }
+
+    /// The case's objects in the API: labels as the case says (the world's otherwise), its
+    /// policies and no others.
+    func apply(_ c: NetpolTruthTable.Case, in table: NetpolTruthTable) throws {
+        for ns in ["x", "y", "z"] { try kubectl(["delete", "networkpolicy", "--all", "-n", ns]) }
+        for ns in table.world.namespaces {
+            try relabel(["namespace", ns.name], to: c.namespaceLabels?[ns.name] ?? ns.labels, world: ns.labels)
+        }
+        for pod in table.world.pods {
+            try relabel(["pod", "-n", pod.namespace, pod.name], to: c.podLabels?["\(pod.namespace)/\(pod.name)"] ?? pod.labels, world: pod.labels)
+        }
+        guard !c.policies.isEmpty else { return }
+        struct Item: Encodable { var apiVersion = "networking.k8s.io/v1", kind = "NetworkPolicy"; var metadata: ObjectReference; var spec: NetworkPolicySpec }
+        struct List: Encodable { var apiVersion = "v1", kind = "List"; var items: [Item] }
+        let list = List(items: c.policies.map { Item(metadata: $0.metadata, spec: $0.spec) })
+        try kubectl(["apply", "-f", "-"], input: String(decoding: try JSONEncoder().encode(list), as: UTF8.self))
+    }
+
+    /// Sets `labels` on the object, removing what the world or a previous case added.
+    func relabel(_ object: [String], to labels: [String: String], world: [String: String]) throws {
+        let extra = ["ns", "pod", "extra", "team", "kubernetes.io/metadata.name"].filter { labels[$0] == nil && world[$0] == nil }
+        let removals = Set(extra + world.keys.filter { labels[$0] == nil }).subtracting(["kubernetes.io/metadata.name"]).map { "\($0)-" }
+        let setting = labels.filter { $0.key != "kubernetes.io/metadata.name" }.map { "\($0.key)=\($0.value)" }
+        try kubectl(["label", "--overwrite"] + object + setting.sorted() + removals.sorted())
+    }
+
+    @Test("every cell of every table, the policies created with kubectl")
+    func everyCell() async throws {
+        let table = try NetpolTruthTable.load()
+        let socket = env["WEFT_TEST_ADMIN_SOCKET"]!
+        var cells = 0, wrong: [String] = []
+        for c in table.cases {
+            try apply(c, in: table)
+            let deadline = ContinuousClock.now + .seconds(60)
+            var mismatches: [String] = []
+            repeat {
+                mismatches = try await AdminTests.admin(socket) { admin in
+                    var found: [String] = []
+                    for probe in c.probes {
+                        for line in probe.reachability {
+                            let fields = line.split(separator: " ").map(String.init)
+                            for (column, cell) in fields.dropFirst().enumerated() {
+                                let to = NetpolTruthTable.order[column]
+                                let answer = try await admin.checkPolicy(PolicyCheckTests.request(fields[0], to, probe.protocol.rawValue, UInt32(probe.port)))
+                                if answer.allowed != (cell == ".") { found.append("\(c.title) \(probe.protocol)/\(probe.port) \(fields[0]) -> \(to)") }
+                            }
+                        }
+                    }
+                    return found
+                }
+                if mismatches.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(200))
+            } while ContinuousClock.now < deadline
+            cells += c.probes.count * 81
+            wrong += mismatches
+        }
+        let listed = wrong.prefix(20).joined(separator: "\n"), allRight = wrong.isEmpty
+        #expect(allRight, "\(wrong.count) of \(cells) cells wrong:\n\(listed)")
+        print("KubernetesTruthTable: \(table.cases.count) cases, \(cells) cells")
+    }
+}
