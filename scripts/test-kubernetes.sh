@@ -2,8 +2,9 @@
 # weft-controller with the Kubernetes API as its source, against a real kube-apiserver
 # (v1.20.2 from scripts/k8s/build) and etcd: the objects created with kubectl and raw API
 # calls are what the controller plans, and each path of its list/watch is exercised:
-#   1. the first list: nodes (one without a pod CIDR is left out until it gets one),
-#      namespaces, pods (their IPs from status patches), NetworkPolicies
+#   1. the first list: nodes (one without a pod CIDR is left out until it gets one, with a
+#      Warning Event saying why), namespaces, pods (their IPs from status patches),
+#      NetworkPolicies (one with a part the datapath cannot enforce gets an Event)
 #   2. watch events: a pod that gets its IP enters the plan, a deleted one leaves it
 #   3. the API server restarts: the watches reconnect (with backoff) and resume
 #   4. the controller is stopped (SIGSTOP) while the API server restarts, objects change
@@ -49,6 +50,7 @@ metadata: {name: weft-controller}
 rules:
   - {apiGroups: [""], resources: [nodes, pods, namespaces], verbs: [list, watch]}
   - {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [list, watch]}
+  - {apiGroups: [""], resources: [events], verbs: [create]}
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -110,6 +112,25 @@ if slowwait 60 known z/c; then
 else
   fail "kubernetes: the controller never planned z/c: $(tail -3 "$TMP/controller.log")"
 fi
+event_for() {  # event_for NS KIND NAME REASON: such an Event exists
+  [ "$(kc get events -n "$1" -o json 2>/dev/null | jq --arg k "$2" --arg n "$3" --arg r "$4" \
+    '[.items[] | select(.involvedObject.kind == $k and .involvedObject.name == $n and .reason == $r and .type == "Warning")] | length')" -gt 0 ]
+}
+slowwait 30 event_for default Node node-late WeftNotPlanned \
+  && pass "kubernetes: a Warning Event WeftNotPlanned on node-late says why it is not planned" \
+  || fail "kubernetes: no WeftNotPlanned event on node-late: $(kc get events -A 2>&1 | tail -3)"
+kc apply -f - > /dev/null <<YAML
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: by-name, namespace: z}
+spec:
+  podSelector: {matchLabels: {pod: c}}
+  ingress: [{ports: [{port: serve-80-tcp}]}]
+YAML
+slowwait 30 event_for z NetworkPolicy by-name WeftPolicyNotEnforced \
+  && pass "kubernetes: a policy with a named port gets a WeftPolicyNotEnforced Event ($(kc get events -n z -o json | jq -r '[.items[] | select(.reason == "WeftPolicyNotEnforced")][0].message'))" \
+  || fail "kubernetes: no WeftPolicyNotEnforced event on z/by-name"
+kc delete networkpolicy -n z by-name > /dev/null
 api PATCH /api/v1/nodes/node-late '{"spec":{"podCIDR":"10.20.0.0/16","podCIDRs":["10.20.0.0/16"]}}' application/merge-patch+json > /dev/null
 nodes_are() { [ "$(planned_nodes)" = "$1" ]; }
 slowwait 30 nodes_are "node-late node-x node-y node-z" \

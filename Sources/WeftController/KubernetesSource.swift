@@ -30,13 +30,19 @@ public struct KubernetesSource: ClusterSource {
     }
 
     func run(_ out: AsyncStream<ClusterEvent>.Continuation) async {
-        let feed = KubernetesFeed(state: ClusterState(settings: settings, options: options), out: out, logger: logger)
+        let recorder = EventRecorder(client: client, logger: logger)
+        let feed = KubernetesFeed(state: ClusterState(settings: settings, options: options), out: out, recorder: recorder, logger: logger)
         let client = client, logger = logger
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Reflector<NodeObject>(client: client, resource: .nodes, logger: logger).run { await feed.nodes($0) } }
-            group.addTask { try? await Reflector<NamespaceObject>(client: client, resource: .namespaces, logger: logger).run { await feed.namespaces($0) } }
-            group.addTask { try? await Reflector<NetworkPolicyObject>(client: client, resource: .networkPolicies, logger: logger).run { await feed.policies($0) } }
-            group.addTask { try? await Reflector<PodObject>(client: client, resource: .pods, logger: logger).run { await feed.pods($0) } }
+        await withTaskGroup(of: Void.self) { writing in
+            writing.addTask { await recorder.run() }
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await Reflector<NodeObject>(client: client, resource: .nodes, logger: logger).run { await feed.nodes($0) } }
+                group.addTask { try? await Reflector<NamespaceObject>(client: client, resource: .namespaces, logger: logger).run { await feed.namespaces($0) } }
+                group.addTask { try? await Reflector<NetworkPolicyObject>(client: client, resource: .networkPolicies, logger: logger).run { await feed.policies($0) } }
+                group.addTask { try? await Reflector<PodObject>(client: client, resource: .pods, logger: logger).run { await feed.pods($0) } }
+            }
+            // The reflectors end only when the source is cancelled: so does the recorder.
+            recorder.finish()
         }
         out.finish()
     }
@@ -46,13 +52,16 @@ public struct KubernetesSource: ClusterSource {
 actor KubernetesFeed {
     var state: ClusterState
     let out: AsyncStream<ClusterEvent>.Continuation
+    let recorder: EventRecorder
     let logger: Logger
     private var listed: Set<WatchedResource> = []
-    private var reported: [String: String] = [:]
+    private var reported: [InvolvedObject: String] = [:]
+    private var unenforced: Set<UnenforcedPolicyPart> = []
 
-    init(state: ClusterState, out: AsyncStream<ClusterEvent>.Continuation, logger: Logger) {
+    init(state: ClusterState, out: AsyncStream<ClusterEvent>.Continuation, recorder: EventRecorder, logger: Logger) {
         self.state = state
         self.out = out
+        self.recorder = recorder
         self.logger = logger
     }
 
@@ -107,14 +116,25 @@ actor KubernetesFeed {
     private func snapshot(after resource: WatchedResource?, _ version: String) {
         if let resource { listed.insert(resource) }
         guard listed.count == WatchedResource.allCases.count else { return }
-        out.yield(.snapshot(state.spec(), version: version))
+        let spec = state.spec()
+        out.yield(.snapshot(spec, version: version))
         report()
+        // What the datapath does not enforce yet, as an Event on the policy (the controller logs it too).
+        let parts = Set(UnenforcedPolicyPart.all(in: spec))
+        for part in parts.subtracting(unenforced).sorted(by: { $0.description < $1.description }) {
+            let name = part.policy.split(separator: "/", maxSplits: 1).map(String.init)
+            guard name.count == 2 else { continue }
+            recorder.record(InvolvedObject(.networkPolicy, namespace: name[0], name: name[1]), reason: "WeftPolicyNotEnforced", message: "\(part.at): \(part.what)")
+        }
+        unenforced = parts
     }
 
-    /// Each object left out of the plan, logged once with its reason (and again if that changes).
+    /// Each object left out of the plan, logged once with its reason (and again if that
+    /// changes), and an Event on it.
     private func report() {
         for (object, reason) in state.excluded where reported[object] != reason {
             logger.warning("not planned", metadata: ["object": "\(object)", "reason": "\(reason)"])
+            recorder.record(object, reason: object.kind == .networkPolicy ? "WeftPolicyRefused" : "WeftNotPlanned", message: reason)
         }
         reported = state.excluded
     }

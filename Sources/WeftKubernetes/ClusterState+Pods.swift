@@ -10,7 +10,7 @@ extension ClusterState {
     /// pod holds or outside the node's pod CIDR.
     mutating func admit(_ key: ObjectReference, _ pod: PodObject, cidrs: [String: IPv4Prefix]) -> PodSpec? {
         func skip(_ why: String?) -> PodSpec? {
-            if let why { excluded["pod \(key)"] = why }
+            if let why { excluded[InvolvedObject(.pod, namespace: key.namespace, name: key.name)] = why }
             return nil
         }
         if pod.spec?.hostNetwork == true { return skip(nil) }
@@ -25,7 +25,7 @@ extension ClusterState {
             guard let proto = TransportProtocol(rawValue: port.protocol ?? "TCP"), (1...65_535).contains(port.containerPort) else { return nil }
             return ContainerPort(name: port.name, containerPort: port.containerPort, proto)
         }
-        excluded["pod \(key)"] = nil
+        excluded[InvolvedObject(.pod, namespace: key.namespace, name: key.name)] = nil
         return PodSpec(namespace: key.namespace, name: key.name, node: node, address: text, labels: pod.metadata.labels ?? [:], ports: ports)
     }
 
@@ -38,7 +38,7 @@ extension ClusterState {
         if let before { owners[IPv4(before.address)!] = nil }
         let cidrs = Dictionary(plannedNodes.map { ($0.name, IPv4Prefix($0.podCIDR)!) }, uniquingKeysWith: { a, _ in a })
         let after = deleted ? nil : admit(key, pod, cidrs: cidrs)
-        if deleted { excluded["pod \(key)"] = nil }
+        if deleted { excluded[InvolvedObject(.pod, namespace: key.namespace, name: key.name)] = nil }
         planned[key] = after
         if let after { owners[IPv4(after.address)!] = key }
         switch (before, after) {

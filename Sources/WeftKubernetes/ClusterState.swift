@@ -28,8 +28,10 @@ public struct ClusterState: Sendable {
     var owners: [IPv4: ObjectReference] = [:]
     /// The nodes of the last spec: what a pod change is checked against.
     public internal(set) var plannedNodes: [NodeSpec] = []
-    /// Objects left out and why ("node n1", "pod x/a", "networkpolicy x/p").
-    public internal(set) var excluded: [String: String] = [:]
+    /// Objects left out and why.
+    public internal(set) var excluded: [InvolvedObject: String] = [:]
+    /// The same, keyed by how logs name the object ("node n1", "pod x/a", "networkpolicy x/p").
+    public var excludedByName: [String: String] { Dictionary(uniqueKeysWithValues: excluded.map { ($0.key.description, $0.value) }) }
 
     public init(settings: ClusterSpec, options: Options = Options()) {
         var settings = settings
@@ -67,7 +69,7 @@ public struct ClusterState: Sendable {
                 spec.nodes.append(planned)
                 cidrs[planned.name] = IPv4Prefix(planned.podCIDR)
             case .failure(let reason):
-                excluded["node \(node.metadata.name)"] = reason.description
+                excluded[InvolvedObject(.node, name: node.metadata.name)] = reason.description
             }
         }
         spec.namespaces = namespaces.values.map { NamespaceSpec(name: $0.metadata.name, labels: $0.metadata.labels ?? [:]) }.sorted { $0.name < $1.name }
@@ -85,7 +87,7 @@ public struct ClusterState: Sendable {
         guard !problems.isEmpty else { return spec }
         var refused: Set<String> = []
         for problem in problems {
-            if let i = Self.index(problem.path, "nodes"), i < spec.nodes.count { refused.insert(spec.nodes[i].name); excluded["node \(spec.nodes[i].name)"] = problem.message }
+            if let i = Self.index(problem.path, "nodes"), i < spec.nodes.count { refused.insert(spec.nodes[i].name); excluded[InvolvedObject(.node, name: spec.nodes[i].name)] = problem.message }
         }
         guard !refused.isEmpty else { return spec }
         let kept = nodes.filter { !refused.contains($0.key) }
@@ -128,7 +130,7 @@ public struct ClusterState: Sendable {
         probe.networkPolicies = [policy]
         let problems = probe.problems()
         guard !problems.isEmpty else { return policy }
-        excluded["networkpolicy \(key)"] = "refused, enforced as isolation only: " + problems.prefix(3).map(\.description).joined(separator: "; ")
+        excluded[InvolvedObject(.networkPolicy, namespace: key.namespace, name: key.name)] = "refused, enforced as isolation only: " + problems.prefix(3).map(\.description).joined(separator: "; ")
         return NetworkPolicy(metadata: key, spec: NetworkPolicySpec(podSelector: object.spec.podSelector, policyTypes: object.spec.policyTypes))
     }
 }

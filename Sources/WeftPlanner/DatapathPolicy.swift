@@ -80,3 +80,11 @@ public struct UnenforcedPolicyPart: Hashable, Sendable, CustomStringConvertible 
     public var what: String
     public var description: String { "\(policy) \(at): \(what)" }
 }
+
+extension UnenforcedPolicyPart {
+    /// What the datapath leaves out of a spec's policies (as `Planner.unenforcedPolicy`,
+    /// without planning): for the Kubernetes source's Events.
+    public static func all(in spec: ClusterSpec) -> [UnenforcedPolicyPart] {
+        CompiledPolicy.all(in: spec).flatMap { DatapathGrant.compile($0).unenforced }
+    }
+}

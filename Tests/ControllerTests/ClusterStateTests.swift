@@ -43,14 +43,14 @@ struct ClusterStateTests {
                               try Self.node("n4", cidr: "10.4.0.0/24", address: "192.0.2.9", annotation: "203.0.113.4")])
         let spec = state.spec()
         #expect(spec.nodes == [NodeSpec(name: "n1", underlay: "192.0.2.1", podCIDR: "10.1.0.0/24"), NodeSpec(name: "n4", underlay: "203.0.113.4", podCIDR: "10.4.0.0/24")])
-        #expect(state.excluded == ["node n2": "no IPv4 pod CIDR (spec.podCIDRs) yet", "node n3": "no IPv4 InternalIP address"])
+        #expect(state.excludedByName == ["node n2": "no IPv4 pod CIDR (spec.podCIDRs) yet", "node n3": "no IPv4 InternalIP address"])
         var external = ClusterState(settings: Self.settings, options: .init(nodeAddressType: "ExternalIP"))
         external.replace(nodes: [try Self.node("n3", cidr: "10.3.0.0/24", address: "198.51.100.3", type: "ExternalIP")])
         #expect(external.spec().nodes.map(\.underlay) == ["198.51.100.3"])
         // Two nodes on one underlay: the planner would refuse the whole state; the later is left out.
         var twice = ClusterState(settings: Self.settings)
         twice.replace(nodes: [try Self.node("a", cidr: "10.1.0.0/24"), try Self.node("b", cidr: "10.2.0.0/24")])
-        #expect(twice.spec().nodes.map(\.name) == ["a"] && twice.excluded["node b"]?.contains("is also node a's") == true)
+        #expect(twice.spec().nodes.map(\.name) == ["a"] && twice.excludedByName["node b"]?.contains("is also node a's") == true)
     }
 
     @Test("pods: planned with labels and container ports; hostNetwork, unscheduled, IP-less, finished, terminating and misplaced pods are not")
@@ -69,7 +69,7 @@ struct ClusterStateTests {
         let spec = state.spec()
         #expect(spec.pods == [PodSpec(namespace: "x", name: "a", node: "n1", address: "10.1.0.10", labels: ["app": "web"],
                                       ports: [ContainerPort(name: "http", containerPort: 8080, .tcp), ContainerPort(containerPort: 53, .udp)])])
-        #expect(state.excluded == ["pod x/outside": "address 10.9.0.5 is not a pod address of node n1 (10.1.0.0/24)",
+        #expect(state.excludedByName == ["pod x/outside": "address 10.9.0.5 is not a pod address of node n1 (10.1.0.0/24)",
                                    "pod x/orphan": "its node n9 is not planned", "pod y/dup": "address 10.1.0.10 is also pod x/a's"])
         #expect(spec.problems().isEmpty)
     }
@@ -103,7 +103,7 @@ struct ClusterStateTests {
         let spec = state.spec()
         #expect(spec.networkPolicies == [NetworkPolicy(metadata: ObjectReference(namespace: "x", name: "v6"),
                                                       spec: NetworkPolicySpec(podSelector: LabelSelector(matchLabels: ["app": "web"]), policyTypes: [.ingress]))])
-        #expect(state.excluded["networkpolicy x/v6"]?.hasPrefix("refused, enforced as isolation only: networkPolicies[0].spec.ingress[0].from[0].ipBlock.cidr") == true)
+        #expect(state.excludedByName["networkpolicy x/v6"]?.hasPrefix("refused, enforced as isolation only: networkPolicies[0].spec.ingress[0].from[0].ipBlock.cidr") == true)
     }
 
     @Test("kubeconfig: the current context's server, CA and token or client certificate; files relative to it")
