@@ -119,9 +119,10 @@ let package = Package(
                                                                   .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                                                                   .product(name: "Logging", package: "swift-log"),
                                                                   .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
-        .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel", "WeftController", "WeftPKI", "WeftFiles", "WeftControlAPI",
+        .executableTarget(name: "weft-bench-controller", dependencies: ["WeftPlanner", "WeftModel", "WeftController", "WeftKubernetes", "WeftPKI", "WeftFiles", "WeftControlAPI",
                                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),
-                                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport")]),
+                                                                        .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                                                                        .product(name: "Logging", package: "swift-log")]),
 
         // weftctl's commands and output formatting, kept in a library so tests can call them.
         .target(name: "WeftCtlKit", dependencies: ["Netlink", "BPF", "WeftAgent", "WeftModel", "WeftPKI", "WeftControlAPI",

@@ -12,8 +12,10 @@
 // Usage: weft-bench-controller [NODES PODS POLICIES [FANOUT]]
 //        weft-bench-controller joins [COUNT [CONCURRENCY]]   (Joins.swift)
 //        weft-bench-controller fanout-clients FILE   (the fan-out's client process)
+//        weft-bench-controller k8s-populate|k8s-sync KUBECONFIG NODES PODS SPARE   (Kubernetes.swift)
 import Foundation
 import WeftController
+import WeftKubernetes
 import WeftModel
 import WeftPlanner
 
@@ -24,6 +26,21 @@ func fail(_ message: String) -> Never {
 
 if CommandLine.arguments.count == 3, CommandLine.arguments[1] == "fanout-clients" {
     try await runFanoutClients(planFile: CommandLine.arguments[2])
+    exit(0)
+}
+if CommandLine.arguments.count == 6, ["k8s-populate", "k8s-sync"].contains(CommandLine.arguments[1]) {
+    let numbers = CommandLine.arguments.dropFirst(3).compactMap { Int($0) }
+    guard numbers.count == 3, numbers[0] > 0, numbers[1] >= numbers[0], numbers[2] > 0, numbers[0] < 60_000,
+          KubernetesBench.perNode(nodes: numbers[0], pods: numbers[1] + numbers[2]) <= 250 else {
+        fail("usage: weft-bench-controller k8s-populate|k8s-sync KUBECONFIG NODES PODS SPARE")
+    }
+    if CommandLine.arguments[1] == "k8s-populate" {
+        let client = try KubernetesClient(endpoint: try KubernetesEndpoint.kubeconfig(CommandLine.arguments[2]))
+        try await KubernetesBench(client: client).populate(nodes: numbers[0], pods: numbers[1], spare: numbers[2])
+        try await client.shutdown()
+    } else {
+        print(try await kubernetesSync(kubeconfig: CommandLine.arguments[2], nodes: numbers[0], pods: numbers[1], spare: numbers[2]))
+    }
     exit(0)
 }
 if CommandLine.arguments.count >= 2, CommandLine.arguments[1] == "joins" {
