@@ -2,8 +2,9 @@ import WeftModel
 
 /// A policy in the one form the evaluator (`weftctl policy check`) and the datapath
 /// compiler read: selectors and blocks parsed, ports resolved to kinds, both cluster-file
-/// forms (NetworkPolicy and the first allow-rule form) mapped onto it. Built only from a
-/// spec that passed `problems()`, so nothing here fails.
+/// forms (NetworkPolicy and the first allow-rule form) mapped onto it. Meant for a spec
+/// that passed `problems()`; anything else (a block that does not parse, a port out of
+/// range) compiles to what matches nothing, never to a crash or a wider rule.
 public struct CompiledPolicy: Hashable, Sendable {
     /// "x/allow-a" for a NetworkPolicy, "policies/NAME" for the first form.
     public var name: String
@@ -27,6 +28,8 @@ public struct CompiledPolicy: Hashable, Sendable {
         case pods(namespaces: NamespaceMatch, pods: LabelSelector?)
         /// Addresses in `cidr` outside every `except`, pod addresses included.
         case block(cidr: IPv4Prefix, except: [IPv4Prefix])
+        /// Matches no one (an unvalidated block that does not parse).
+        case nobody
     }
 
     public enum NamespaceMatch: Hashable, Sendable {
@@ -53,6 +56,8 @@ public struct CompiledPolicy: Hashable, Sendable {
         case range(ClosedRange<UInt16>)
         /// A container port name, resolved against the destination pod.
         case named(String)
+        /// No port (an unvalidated number out of range).
+        case none
     }
 
     public func rules(_ direction: PolicyDirection) -> [Rule] { direction == .ingress ? ingress : egress }
@@ -76,7 +81,9 @@ extension CompiledPolicy {
 
     static func peer(_ peer: NetworkPolicyPeer, in namespace: String) -> Peer {
         if let block = peer.ipBlock {
-            return .block(cidr: IPv4Prefix(block.cidr)!, except: block.except.map { IPv4Prefix($0)! })
+            let except = block.except.compactMap(IPv4Prefix.init)
+            guard let cidr = IPv4Prefix(block.cidr), except.count == block.except.count else { return .nobody }
+            return .block(cidr: cidr, except: except)
         }
         let namespaces: NamespaceMatch = peer.namespaceSelector.map(NamespaceMatch.selector) ?? .named(namespace)
         return .pods(namespaces: namespaces, pods: peer.podSelector)
@@ -87,7 +94,9 @@ extension CompiledPolicy {
         switch port.port {
         case nil: ports = .all
         case .name(let name): ports = .named(name)
-        case .number(let first): ports = .range(UInt16(first)...UInt16(port.endPort ?? first))
+        case .number(let first):
+            if let low = UInt16(exactly: first), let high = UInt16(exactly: port.endPort ?? first), low >= 1, low <= high { ports = .range(low...high) }
+            else { ports = .none }
         }
         return Port(proto: PortProtocol(port.protocol), ports: ports)
     }

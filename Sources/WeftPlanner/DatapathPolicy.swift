@@ -35,6 +35,7 @@ struct DatapathGrant: Hashable, Sendable {
                 switch peer {
                 case .pods(let namespaces, let pods): grant.peers.append(PodPeer(namespaces: namespaces, pods: pods))
                 case .block(let cidr, _): note("ingress[\(index)].from[\(k)]", "ipBlock \(cidr) is not enforced yet: its addresses are denied")
+                case .nobody: break
                 }
             }
             if rule.ports.isEmpty { grant.ports = [Port(proto: "any", port: 0)] }
@@ -52,6 +53,7 @@ struct DatapathGrant: Hashable, Sendable {
                 case .range(let range) where range.count <= widestRange: grant.ports += range.map { Port(proto: proto, port: $0) }
                 case .range(let range): note(at, "port range \(range.lowerBound)-\(range.upperBound) is wider than \(widestRange) ports and not enforced yet: denied")
                 case .named(let name): note(at, "named port \(name) is not enforced yet: denied")
+                case .none: break
                 }
             }
             return grant

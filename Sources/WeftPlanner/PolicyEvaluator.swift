@@ -101,6 +101,8 @@ public struct PolicyEvaluator: Sendable {
             case .block(let cidr, let except):
                 guard let address = other.address else { return false }
                 return cidr.contains(address) && !except.contains { $0.contains(address) }
+            case .nobody:
+                return false
             case .pods(let namespaces, let selector):
                 guard let pod = other.pod else { return false }
                 let inNamespace: Bool
@@ -120,6 +122,7 @@ public struct PolicyEvaluator: Sendable {
             switch port.ports {
             case .all: return true
             case .range(let range): return range.contains(query.port)
+            case .none: return false
             case .named(let name):
                 return destination?.ports.contains { $0.name == name && $0.protocol.rawValue == query.proto.rawValue && $0.containerPort == Int32(query.port) } ?? false
             }

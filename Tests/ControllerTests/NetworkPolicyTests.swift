@@ -187,6 +187,22 @@ struct NetworkPolicyTests {
         }
     }
 
+    @Test("a spec that skipped validation compiles to rules that match nothing, never to a crash")
+    func unvalidated() throws {
+        var spec = try ClusterFile.parse(Self.header, name: "np.yaml")
+        let bad = NetworkPolicySpec(podSelector: LabelSelector(matchLabels: ["app": "web"]), ingress: [
+            NetworkPolicyIngressRule(from: [NetworkPolicyPeer(ipBlock: IPBlock(cidr: "not-a-cidr", except: ["nor/this"]))]),
+            NetworkPolicyIngressRule(ports: [NetworkPolicyPort(.tcp, .number(70_000)), NetworkPolicyPort(.tcp, .number(90), endPort: 80),
+                                             NetworkPolicyPort(.tcp, .number(-1))]),
+        ])
+        spec.networkPolicies = [NetworkPolicy(metadata: ObjectReference(namespace: "shop", name: "bad"), spec: bad)]
+        #expect(!spec.problems().isEmpty)
+        let verdict = try PolicyEvaluator(spec: spec).verdict(.init(from: .pod(ObjectReference(namespace: "lab", name: "cli")),
+                                                                    to: .pod(ObjectReference(namespace: "shop", name: "web")), proto: .tcp, port: 85))
+        #expect(!verdict.allowed && verdict.ingress.isolatedBy == ["shop/bad"])
+        #expect(UnenforcedPolicyPart.all(in: spec).isEmpty)
+    }
+
     @Test("the datapath gets what it can enforce as identity rules; the rest is named, never silent")
     func datapathCompile() throws {
         let spec = try Self.spec("""
