@@ -29,17 +29,8 @@ public struct LabelSelector: Codable, Hashable, Sendable {
 
 /// One expression of a selector: `key In (v1, v2)`, `key NotIn (...)`, `key`, `!key`.
 public struct LabelSelectorRequirement: Codable, Hashable, Sendable {
-    public enum Operator: String, Codable, Hashable, Sendable, CaseIterable {
+    public enum Operator: String, StrictChoice, Hashable, Sendable, CaseIterable {
         case `in` = "In", notIn = "NotIn", exists = "Exists", doesNotExist = "DoesNotExist"
-
-        public init(from decoder: any Decoder) throws {
-            let text = try decoder.singleValueContainer().decode(String.self)
-            guard let value = Operator(rawValue: text) else {
-                throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
-                    debugDescription: "\"\(text.prefix(64))\" is not In, NotIn, Exists or DoesNotExist"))
-            }
-            self = value
-        }
     }
 
     public var key: String

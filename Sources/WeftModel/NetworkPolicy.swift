@@ -33,18 +33,10 @@ public struct ObjectReference: Codable, Hashable, Sendable, CustomStringConverti
     }
 }
 
-public enum PolicyDirection: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum PolicyDirection: String, StrictChoice, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     case ingress = "Ingress", egress = "Egress"
 
     public var description: String { rawValue.lowercased() }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = PolicyDirection(rawValue: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\"\(text.prefix(64))\" is not Ingress or Egress"))
-        }
-        self = value
-    }
 }
 
 public struct NetworkPolicySpec: Codable, Hashable, Sendable {

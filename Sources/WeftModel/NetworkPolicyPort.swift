@@ -1,16 +1,8 @@
 /// The transport protocols NetworkPolicy names (`v1.Protocol`), kept distinct.
-public enum TransportProtocol: String, Codable, Hashable, Sendable, CaseIterable, CustomStringConvertible {
+public enum TransportProtocol: String, StrictChoice, Hashable, Sendable, CaseIterable, CustomStringConvertible {
     case tcp = "TCP", udp = "UDP", sctp = "SCTP"
 
     public var description: String { rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        guard let value = TransportProtocol(rawValue: text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "\"\(text.prefix(64))\" is not TCP, UDP or SCTP"))
-        }
-        self = value
-    }
 }
 
 /// A port of a rule: a protocol (defaulted to TCP), and a number, a range (`port` to
