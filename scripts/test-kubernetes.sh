@@ -117,7 +117,8 @@ event_for() {  # event_for NS KIND NAME REASON: such an Event exists
     '[.items[] | select(.involvedObject.kind == $k and .involvedObject.name == $n and .reason == $r and .type == "Warning")] | length')" -gt 0 ]
 }
 slowwait 30 event_for default Node node-late WeftNotPlanned \
-  && pass "kubernetes: a Warning Event WeftNotPlanned on node-late says why it is not planned" \
+  && [ "$(ip netns exec "$K8S_NS" curl -s --max-time 5 http://127.0.0.1:9465/metrics 2>/dev/null | sed -n 's/^weft_controller_objects_not_planned //p')" = 1.0 ] \
+  && pass "kubernetes: a Warning Event WeftNotPlanned on node-late says why it is not planned; weft_controller_objects_not_planned 1" \
   || fail "kubernetes: no WeftNotPlanned event on node-late: $(kc get events -A 2>&1 | tail -3)"
 kc apply -f - > /dev/null <<YAML
 apiVersion: networking.k8s.io/v1

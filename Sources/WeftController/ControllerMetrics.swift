@@ -18,6 +18,7 @@ public final class ControllerMetrics: Sendable {
     let connectionsRefused: Counter
     let currentEpoch: Gauge
     let policyPartsUnenforced: Gauge
+    let objectsNotPlanned: Gauge
     /// Seconds from a node's first unacknowledged desired revision to its acknowledgement
     /// of the latest one: how long the cluster takes to reach a node.
     let convergence: ValueHistogram
@@ -34,6 +35,7 @@ public final class ControllerMetrics: Sendable {
         streamsDropped = registry.makeCounter(descriptor: name("watch_streams_dropped", "total", "Watch streams ended because their reader fell behind"))
         connectionsRefused = registry.makeCounter(descriptor: name("connections_refused", "total", "Connections closed on accept: a listener's connection limit was reached"))
         currentEpoch = registry.makeGauge(descriptor: name("epoch", "", "Current key epoch"))
+        objectsNotPlanned = registry.makeGauge(descriptor: name("objects_not_planned", "", "Kubernetes source: Nodes, Pods and NetworkPolicies left out of the plan (each logged and given an Event with the reason)"))
         policyPartsUnenforced = registry.makeGauge(descriptor: name("policy_parts_unenforced", "", "Parts of the cluster's policies the datapath does not enforce yet (egress, ipBlock, named ports, SCTP, wide ranges)"))
         convergence = registry.makeValueHistogram(descriptor: name("convergence", "seconds", "Time until a node acknowledged its latest desired state"),
                                                   buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300])

@@ -13,12 +13,15 @@ public struct KubernetesSource: ClusterSource {
     let client: KubernetesClient
     let settings: ClusterSpec
     let options: ClusterState.Options
+    let metrics: ControllerMetrics?
     let logger: Logger
 
-    public init(client: KubernetesClient, settings: ClusterSpec, options: ClusterState.Options = .init(), logger: Logger) {
+    /// `metrics`: where the count of objects left out goes (the plane's).
+    public init(client: KubernetesClient, settings: ClusterSpec, options: ClusterState.Options = .init(), metrics: ControllerMetrics? = nil, logger: Logger) {
         self.client = client
         self.settings = settings
         self.options = options
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -31,7 +34,7 @@ public struct KubernetesSource: ClusterSource {
 
     func run(_ out: AsyncStream<ClusterEvent>.Continuation) async {
         let recorder = EventRecorder(client: client, logger: logger)
-        let feed = KubernetesFeed(state: ClusterState(settings: settings, options: options), out: out, recorder: recorder, logger: logger)
+        let feed = KubernetesFeed(state: ClusterState(settings: settings, options: options), out: out, recorder: recorder, metrics: metrics, logger: logger)
         let client = client, logger = logger
         await withTaskGroup(of: Void.self) { writing in
             writing.addTask { await recorder.run() }
@@ -53,15 +56,17 @@ actor KubernetesFeed {
     var state: ClusterState
     let out: AsyncStream<ClusterEvent>.Continuation
     let recorder: EventRecorder
+    let metrics: ControllerMetrics?
     let logger: Logger
     private var listed: Set<WatchedResource> = []
     private var reported: [InvolvedObject: String] = [:]
     private var unenforced: Set<UnenforcedPolicyPart> = []
 
-    init(state: ClusterState, out: AsyncStream<ClusterEvent>.Continuation, recorder: EventRecorder, logger: Logger) {
+    init(state: ClusterState, out: AsyncStream<ClusterEvent>.Continuation, recorder: EventRecorder, metrics: ControllerMetrics?, logger: Logger) {
         self.state = state
         self.out = out
         self.recorder = recorder
+        self.metrics = metrics
         self.logger = logger
     }
 
@@ -137,6 +142,7 @@ actor KubernetesFeed {
             recorder.record(object, reason: object.kind == .networkPolicy ? "WeftPolicyRefused" : "WeftNotPlanned", message: reason)
         }
         reported = state.excluded
+        metrics?.objectsNotPlanned.set(Double(reported.count))
     }
 
     static func same(_ a: Result<NodeSpec, ClusterState.Reason>?, _ b: Result<NodeSpec, ClusterState.Reason>?) -> Bool {

@@ -70,7 +70,7 @@ struct Run: AsyncParsableCommand {
         let kubernetes = try options.source == .kubernetes ? KubernetesClient(endpoint: kubernetesEndpoint()) : nil
         let source: any ClusterSource = if let kubernetes {
             KubernetesSource(client: kubernetes, settings: try ClusterFile.load(options.cluster),
-                             options: .init(nodeAddressType: options.nodeAddressType), logger: logger)
+                             options: .init(nodeAddressType: options.nodeAddressType), metrics: plane.metrics, logger: logger)
         } else {
             ClusterFileSource(path: options.cluster)
         }
