@@ -48,10 +48,16 @@ public struct Reflector<Object: Decodable & Sendable>: Sendable {
                     version = listed.resourceVersion
                     delivered = true
                 }
+                let opened = ContinuousClock.now
                 try await client.watch(resource.path, from: version!, timeoutSeconds: Int.random(in: watchSeconds)) { line in
                     if let seen = try await self.event(line, handle) { version = seen; delivered = true }
                 }
-                delay = .milliseconds(500)
+                // A stream the server ended at once without a single event (one shutting
+                // down, a proxy cutting it) is retried after the same backoff as a failure.
+                if delivered || ContinuousClock.now - opened > .seconds(5) { delay = .milliseconds(500) } else {
+                    try? await Task.sleep(for: delay)
+                    delay = min(delay * 2, .seconds(30))
+                }
             } catch let failure as KubernetesClient.Failure where failure.isGone {
                 logger.notice("resource version gone; listing again", metadata: ["resource": "\(resource)", "version": "\(version ?? "-")"])
                 version = nil
