@@ -36,14 +36,15 @@ struct KubernetesTruthTableTests {
     }
 
     /// The case's objects in the API: labels as the case says (the world's otherwise), its
-    /// policies and no others.
-    func apply(_ c: NetpolTruthTable.Case, in table: NetpolTruthTable) throws {
+    /// policies and no others. `labels` holds what this test last set on each object (it
+    /// is the only writer), so a label an earlier case added is removed.
+    func apply(_ c: NetpolTruthTable.Case, in table: NetpolTruthTable, labels: inout [String: [String: String]]) throws {
         for ns in ["x", "y", "z"] { try kubectl(["delete", "networkpolicy", "--all", "-n", ns]) }
         for ns in table.world.namespaces {
-            try relabel(["namespace", ns.name], to: c.namespaceLabels?[ns.name] ?? ns.labels, world: ns.labels)
+            try relabel(["namespace", ns.name], to: c.namespaceLabels?[ns.name] ?? ns.labels, labels: &labels)
         }
         for pod in table.world.pods {
-            try relabel(["pod", "-n", pod.namespace, pod.name], to: c.podLabels?["\(pod.namespace)/\(pod.name)"] ?? pod.labels, world: pod.labels)
+            try relabel(["pod", "-n", pod.namespace, pod.name], to: c.podLabels?["\(pod.namespace)/\(pod.name)"] ?? pod.labels, labels: &labels)
         }
         guard !c.policies.isEmpty else { return }
         struct Item: Encodable { var apiVersion = "networking.k8s.io/v1", kind = "NetworkPolicy"; var metadata: ObjectReference; var spec: NetworkPolicySpec }
@@ -52,21 +53,25 @@ struct KubernetesTruthTableTests {
         try kubectl(["apply", "-f", "-"], input: String(decoding: try JSONEncoder().encode(list), as: UTF8.self))
     }
 
-    /// Sets `labels` on the object, removing what the world or a previous case added.
-    func relabel(_ object: [String], to labels: [String: String], world: [String: String]) throws {
-        let extra = ["ns", "pod", "extra", "team", "kubernetes.io/metadata.name"].filter { labels[$0] == nil && world[$0] == nil }
-        let removals = Set(extra + world.keys.filter { labels[$0] == nil }).subtracting(["kubernetes.io/metadata.name"]).map { "\($0)-" }
-        let setting = labels.filter { $0.key != "kubernetes.io/metadata.name" }.map { "\($0.key)=\($0.value)" }
-        try kubectl(["label", "--overwrite"] + object + setting.sorted() + removals.sorted())
+    /// Sets `target` on the object and removes the labels it had beyond it (the name label
+    /// is the API server's business, never set or removed here).
+    func relabel(_ object: [String], to target: [String: String], labels: inout [String: [String: String]]) throws {
+        let key = object.joined(separator: " "), name = NamespaceSpec.nameLabel
+        let wanted = target.filter { $0.key != name }
+        let before = labels[key] ?? [:]
+        guard before != wanted || labels[key] == nil else { return }
+        let removals = before.keys.filter { wanted[$0] == nil }.map { "\($0)-" }
+        try kubectl(["label", "--overwrite"] + object + wanted.map { "\($0.key)=\($0.value)" }.sorted() + removals.sorted())
+        labels[key] = wanted
     }
 
     @Test("every cell of every table, the policies created with kubectl")
     func everyCell() async throws {
         let table = try NetpolTruthTable.load()
         let socket = env["WEFT_TEST_ADMIN_SOCKET"]!
-        var cells = 0, wrong: [String] = []
+        var cells = 0, wrong: [String] = [], labels: [String: [String: String]] = [:]
         for c in table.cases {
-            try apply(c, in: table)
+            try apply(c, in: table, labels: &labels)
             let deadline = ContinuousClock.now + .seconds(60)
             var mismatches: [String] = []
             repeat {
