@@ -15,7 +15,9 @@ Usage: test-summary.py NAME=LOG [NAME=LOG ...]
 import re
 import sys
 
-SWIFT = re.compile(r'^(✔|✘|➜) Test (.+?)(?: with \d+ test cases?)? (passed after|failed after|skipped)(?::\s*(.*))?')
+# A test's name is quoted ("its display name", which may hold any word, "skipped" too) or a
+# bare function name (name()).
+SWIFT = re.compile(r'^(✔|✘|➜) Test (?:"(.+?)"|(\S+))(?: with \d+ test cases?)? (passed after|failed after|skipped)(?::\s*(.*))?')
 SHELL = re.compile(r'^(PASS|FAIL|SKIP): (.*)$')
 # A shell test's name is its text up to a trailing "[details]" or "(details)": the details
 # (counters, reasons) differ between kernels, the name does not.
@@ -35,8 +37,8 @@ def read(name, path):
             complete = True
         m = SWIFT.match(line)
         if m:
-            outcome = {'passed after': 'passed', 'failed after': 'failed', 'skipped': 'skipped'}[m.group(3)]
-            results[m.group(2)] = (outcome, (m.group(4) or '').strip('"'))
+            outcome = {'passed after': 'passed', 'failed after': 'failed', 'skipped': 'skipped'}[m.group(4)]
+            results[m.group(2) or m.group(3)] = (outcome, (m.group(5) or '').strip('"'))
             continue
         m = SHELL.match(line)
         if m:
