@@ -29,6 +29,15 @@ struct ControlServiceTests {
             task = Task { try await server.serve() }
             nodePort = try #require(try await server.node.listeningAddress?.ipv4?.port)
             joinPort = try #require(try await server.join.listeningAddress?.ipv4?.port)
+            // The admin socket listens asynchronously too, and is chmod'ed 0600 once it does:
+            // a test calls it only then (a slow machine waits longer, within a deadline).
+            if let adminSocket {
+                _ = try await server.admin?.listeningAddress
+                let deadline = ContinuousClock.now + .seconds(60)
+                while (try? FileManager.default.attributesOfItem(atPath: adminSocket)[.posixPermissions] as? Int) != 0o600, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+            }
         }
 
         func stop() async {
