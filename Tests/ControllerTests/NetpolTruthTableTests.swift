@@ -44,6 +44,31 @@ struct NetpolTruthTable: Decodable {
 
     static let order = ["x/a", "x/b", "x/c", "y/a", "y/b", "y/c", "z/a", "z/b", "z/c"]
 
+    /// One cell of a probe's table: from a pod to a pod on a protocol and port, allowed or not.
+    struct Cell {
+        var from: String, to: String
+        var proto: TransportProtocol
+        var port: UInt16
+        var allowed: Bool
+        var text: String { "\(proto)/\(port) \(from) -> \(to)" }
+    }
+
+    /// Every cell of a case's probes, the table's shape checked (9 rows in `order`, 9 cells each).
+    static func cells(of c: Case) throws -> [Cell] {
+        var cells: [Cell] = []
+        for probe in c.probes {
+            try #require(probe.reachability.count == 9, "\(c.title): \(probe.reachability.count) rows")
+            for (row, line) in probe.reachability.enumerated() {
+                let fields = line.split(separator: " ").map(String.init)
+                try #require(fields.count == 10 && fields[0] == order[row], "\(c.title): row \"\(line)\"")
+                for (column, cell) in fields.dropFirst().enumerated() {
+                    cells.append(Cell(from: fields[0], to: order[column], proto: probe.protocol, port: probe.port, allowed: cell == "."))
+                }
+            }
+        }
+        return cells
+    }
+
     /// The cluster a case describes: one node holding every pod, the case's label changes applied.
     func spec(for c: Case) -> ClusterSpec {
         let namespaces = world.namespaces.map { ns in NamespaceSpec(name: ns.name, labels: c.namespaceLabels?[ns.name] ?? ns.labels) }
@@ -67,21 +92,12 @@ struct NetpolTruthTableTests {
             let spec = table.spec(for: c)
             #expect(spec.problems().isEmpty, "\(c.title): \(spec.problems())")
             let evaluator = PolicyEvaluator(spec: spec)
-            for probe in c.probes {
-                #expect(probe.reachability.count == 9, "\(c.title): \(probe.reachability.count) rows")
-                for (row, line) in probe.reachability.enumerated() {
-                    let fields = line.split(separator: " ").map(String.init)
-                    try #require(fields.count == 10 && fields[0] == NetpolTruthTable.order[row], "\(c.title): row \"\(line)\"")
-                    let from = try Self.pod(fields[0])
-                    for (column, cell) in fields.dropFirst().enumerated() {
-                        let to = try Self.pod(NetpolTruthTable.order[column])
-                        let query = PolicyEvaluator.Query(from: .pod(from), to: .pod(to), proto: .init(probe.protocol), port: probe.port)
-                        let verdict = try evaluator.verdict(query)
-                        cells += 1
-                        if verdict.allowed != (cell == ".") {
-                            wrong.append("\(c.title) \(probe.protocol)/\(probe.port) \(from) -> \(to): want \(cell == "." ? "allow" : "deny"), got \(verdict)")
-                        }
-                    }
+            for cell in try NetpolTruthTable.cells(of: c) {
+                let query = PolicyEvaluator.Query(from: .pod(try Self.pod(cell.from)), to: .pod(try Self.pod(cell.to)), proto: .init(cell.proto), port: cell.port)
+                let verdict = try evaluator.verdict(query)
+                cells += 1
+                if verdict.allowed != cell.allowed {
+                    wrong.append("\(c.title) \(cell.text): want \(cell.allowed ? "allow" : "deny"), got \(verdict)")
                 }
             }
         }
