@@ -45,8 +45,10 @@ let package = Package(
             providers: [.apt(["libbpf-dev", "libelf-dev", "zlib1g-dev"])]
         ),
 
+        // Address values (IPv4/IPv6, prefixes, MACs, families): pure, no system library.
+        .target(name: "Addresses"),
         // Netlink: the wire codec (pure) and the socket. Knows nothing about Weft.
-        .target(name: "Netlink", dependencies: ["CNetlink"]),
+        .target(name: "Netlink", dependencies: ["CNetlink", "Addresses"]),
         // BPF: libbpf feature probes now; program loading and tc attach come with the agent.
         .target(name: "BPF", dependencies: ["CBPF"]),
 

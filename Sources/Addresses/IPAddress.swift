@@ -95,3 +95,18 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(address)/\(length)" }
 }
+
+extension IPPrefix {
+    /// The prefix with the host bits cleared (IPv4; IPv6 unchanged).
+    public var masked: IPPrefix {
+        guard case .v4(let value) = address else { return self }
+        let mask: UInt32 = length == 0 ? 0 : ~UInt32(0) << (32 - UInt32(length))
+        return IPPrefix(.v4(value & mask), length)
+    }
+
+    /// Whether `other` (IPv4) lies inside this prefix.
+    public func contains(_ other: IPAddress) -> Bool {
+        guard case .v4 = address, case .v4(let value) = other else { return false }
+        return IPPrefix(.v4(value), length).masked == masked
+    }
+}
