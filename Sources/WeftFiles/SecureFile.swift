@@ -51,6 +51,30 @@ public enum SecureFile {
         }
     }
 
+    /// Creates `path` holding `bytes` only if it does not exist yet, durably: the claim of
+    /// a name that two claimants (or one before and after a crash) must never both win.
+    /// Returns false when the file already exists.
+    public static func createExclusive(_ bytes: [UInt8], at path: String, mode: mode_t = 0o600) throws -> Bool {
+        let fd = retryingEINTR { open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode) }
+        if fd < 0 && errno == EEXIST { return false }
+        guard fd >= 0 else { throw Error(description: "cannot create \(path): \(errnoText())") }
+        let written = writeAll(fd, bytes) && retryingEINTR({ fsync(fd) }) == 0
+        let reason = errnoText()
+        close(fd)
+        guard written else {
+            unlink(path)
+            throw Error(description: "cannot write \(path): \(reason)")
+        }
+        syncDirectory((path as NSString).deletingLastPathComponent)
+        return true
+    }
+
+    /// Removes `path` durably; a file already gone is no error.
+    public static func remove(_ path: String) throws {
+        guard unlink(path) == 0 || errno == ENOENT else { throw Error(description: "cannot remove \(path): \(errnoText())") }
+        syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
     public static func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
         try write(Array(text.utf8), to: path, mode: mode)
     }
