@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "weft-bench-agent", targets: ["weft-bench-agent"]),
         .executable(name: "weft-bench-controller", targets: ["weft-bench-controller"]),
         .executable(name: "weft-controller", targets: ["weft-controller"]),
+        .executable(name: "weft-cni", targets: ["weft-cni"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -56,6 +57,9 @@ let package = Package(
         .target(name: "WeftModel"),
         // Files holding secrets or security state: 0600 from the start, atomic, fsync'd.
         .target(name: "WeftFiles"),
+        // The CNI plugin's wire formats (spec 0.3.0-1.1.0, weft-cni <-> agent) and weft-cni itself.
+        .target(name: "WeftCNI", dependencies: ["Addresses"]),
+        .executableTarget(name: "weft-cni", dependencies: ["WeftCNI"]),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
         .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", "WeftFiles", .product(name: "Crypto", package: "swift-crypto")]),
         // weft-agent run: the daemon as Services in a ServiceGroup (sources, reconcile loop,
@@ -147,6 +151,7 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "CNITests", dependencies: ["WeftCNI", "Addresses"]),
         .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftAgentDaemon", "WeftControlAPI", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftKubernetes", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",
