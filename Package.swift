@@ -61,10 +61,10 @@ let package = Package(
         .target(name: "WeftCNI", dependencies: ["Addresses"]),
         .executableTarget(name: "weft-cni", dependencies: ["WeftCNI"]),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
-        .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", "WeftFiles", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", "WeftFiles", "WeftCNI", .product(name: "Crypto", package: "swift-crypto")]),
         // weft-agent run: the daemon as Services in a ServiceGroup (sources, reconcile loop,
         // kernel events, renewal, acknowledgements, metrics).
-        .target(name: "WeftAgentDaemon", dependencies: ["WeftAgent", "WeftModel", "WeftPKI", "WeftFiles", "WeftControlAPI", "WeftMetrics", "Netlink",
+        .target(name: "WeftAgentDaemon", dependencies: ["WeftAgent", "WeftCNI", "WeftModel", "WeftPKI", "WeftFiles", "WeftControlAPI", "WeftMetrics", "Netlink",
                                                         .product(name: "GRPCCore", package: "grpc-swift-2"),
                                                         .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                                                         .product(name: "X509", package: "swift-certificates"),
@@ -74,7 +74,7 @@ let package = Package(
                                                         .product(name: "Prometheus", package: "swift-prometheus"),
                                                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                                                         .product(name: "UnixSignals", package: "swift-service-lifecycle")]),
-        .executableTarget(name: "weft-agent", dependencies: ["WeftAgentDaemon", "WeftAgent", "WeftMetrics",
+        .executableTarget(name: "weft-agent", dependencies: ["WeftAgentDaemon", "WeftAgent", "WeftMetrics", "Netlink",
                                                              .product(name: "ArgumentParser", package: "swift-argument-parser"),
                                                              .product(name: "Crypto", package: "swift-crypto"),
                                                              .product(name: "Logging", package: "swift-log")]),
@@ -151,7 +151,7 @@ let package = Package(
                            .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "CNITests", dependencies: ["WeftCNI", "Addresses"]),
+        .testTarget(name: "CNITests", dependencies: ["WeftCNI", "WeftAgent", "Addresses"]),
         .testTarget(name: "AgentTests", dependencies: ["WeftAgent", "WeftAgentDaemon", "WeftControlAPI", "WeftModel", "Netlink", "WeftTestSupport",
                                                        .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ControllerTests", dependencies: ["WeftPlanner", "WeftController", "WeftKubernetes", "WeftModel", "WeftPKI", "WeftAgent", "Netlink",

@@ -17,6 +17,8 @@ import Netlink
 /// | SA output mark | 0x57000000 + peer index under mask 0xff000000 (what the filters read) |
 /// | tc filter | clsact ingress, handle 0x5746 priority 0x5746 ("WF"), a program named as Weft's |
 /// | BPF maps | pinned under `/sys/fs/bpf/weft` (`--pin-root`), names `weft_*` |
+/// | pod veth (node end) | name `weft` + 11 hex digits of the attachment's hash (`PodInterfaces.hostName`) |
+/// | pod route, pod neighbour | on a pod veth; the route protocol 0x57, scope link, no nexthop |
 ///
 /// SPIs are not a mark: the controller allocates them (`WeftPlanner.Keying`), and an SA is
 /// recognised by its reqid.
@@ -39,6 +41,15 @@ public enum Ownership {
     public static func reqid(peerIndex: UInt32) -> UInt32 { reqidBase | (peerIndex & 0x00ff_ffff) }
     /// The output mark of a peer's inbound SA: the filters read the sender from it.
     public static func mark(peerIndex: UInt32) -> XfrmMark { XfrmMark(value: markTag | (peerIndex & 0xffff)) }
+
+    /// The node ends of pods' veths: `weft` and 11 lowercase hex digits (15 bytes, IFNAMSIZ - 1).
+    public static let podInterfacePrefix = "weft"
+
+    public static func isPodInterface(_ name: String) -> Bool {
+        let hex = name.utf8.dropFirst(podInterfacePrefix.utf8.count)
+        return name.hasPrefix(podInterfacePrefix) && hex.count == 11
+            && hex.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
+    }
 
     public static func isWeft(_ nexthop: Nexthop) -> Bool {
         nexthop.id & tagMask == nexthopIDBase && nexthop.protocolID == routeProtocol

@@ -59,6 +59,12 @@ public struct AgentConfiguration: Sendable {
     /// /metrics and /healthz (loopback by default; port 0: any free port).
     public var metricsHost = "127.0.0.1"
     public var metricsPort: UInt16 = 9464
+    /// weft-cni's socket (docs/cni.md); nil: no CNI server. Pod addresses are recorded
+    /// under `stateDirectory`/ipam.
+    public var cniSocket: String?
+    public var ipamDirectory: String { stateDirectory + "/ipam" }
+    /// Where to install weft-cni and its conflist (with `cniSocket`); nil: not installed.
+    public var cniInstall: CNIInstall?
     /// How often the kernel threads look up from a blocking receive for a stop.
     public var kernelPollInterval: Duration = .seconds(1)
 

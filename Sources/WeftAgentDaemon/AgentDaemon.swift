@@ -69,7 +69,14 @@ public final class AgentDaemon: Sendable {
                 acknowledger?.submit(Weft_V1_AckRequest(state: state, report: report, softExpired: expiries.drainSoft()))
             },
             DesiredStateService(source: source, desired: desired, wake: wake, expiries: expiries, metrics: metrics, logger: logger),
-        ] + extra
+        ] + extra + (try configuration.cniSocket.map { path in
+            let pool = try PodAddressPool(directory: configuration.ipamDirectory)
+            for name in pool.unreadable { logger.warning("CNI: unreadable address record kept taken", metadata: ["file": "\(name)"]) }
+            metrics.podAddresses.set(Double(pool.allocations.count))
+            let handler = CNIHandler(pool: pool, desired: desired, namespace: namespace, metrics: metrics, logger: logger)
+            let server: [any Service] = [try CNIServer(path: path, handler: handler)]
+            return server + (configuration.cniInstall.map { [CNIInstallService(install: $0, socket: path, desired: desired, logger: logger)] } ?? [])
+        } ?? [])
         group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                   gracefulShutdownSignals: signals, logger: logger))
     }

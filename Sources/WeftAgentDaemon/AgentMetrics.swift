@@ -26,6 +26,8 @@ public final class AgentMetrics: @unchecked Sendable {
     public let controllerReconnects: Counter
     public let acksFailed: Counter
     public let certificateExpiry: Gauge
+    // CNI (docs/cni.md#metrics).
+    public let podAddresses: Gauge
     private let lock = NSLock()
     private var lastLoop = Date()
     private var verdicts: [String: (packets: UInt64, counter: Counter)] = [:]
@@ -50,6 +52,7 @@ public final class AgentMetrics: @unchecked Sendable {
         controllerReconnects = registry.makeCounter(descriptor: name("controller_reconnects", "total", "Watch streams lost and retried"))
         acksFailed = registry.makeCounter(descriptor: name("controller_acks_failed", "total", "Acknowledgements the controller did not receive"))
         certificateExpiry = registry.makeGauge(descriptor: name("certificate_expiry", "timestamp_seconds", "When the node certificate expires (Unix time)"))
+        podAddresses = registry.makeGauge(descriptor: name("pod_addresses", "", "Pod addresses allocated on this node"))
         staleAfter = max(3 * resync, 10)
     }
 

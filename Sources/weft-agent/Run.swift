@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import Netlink
 import WeftAgentDaemon
 import WeftMetrics
 
@@ -40,10 +41,49 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("node"), help: ArgumentHelp("This node's name (its certificate's subject).", valueName: "NAME"))
     var nodeName: String?
 
+    @Option(name: .customLong("cni-socket"), help: ArgumentHelp("Serve weft-cni on this Unix socket (the DaemonSet uses /run/weft/cni.sock); pod addresses are recorded under --state-dir/ipam.", valueName: "PATH"))
+    var cniSocket: String?
+
+    @Option(name: .customLong("cni-conf-dir"), help: ArgumentHelp("With --cni-socket: install weft-cni's conflist here once the agent serves (the node's /etc/cni/net.d); removed on shutdown.", valueName: "DIR"))
+    var cniConfDirectory: String?
+
+    @Option(name: .customLong("cni-bin-dir"), help: ArgumentHelp("With --cni-conf-dir: copy weft-cni here (the node's /opt/cni/bin).", valueName: "DIR"))
+    var cniBinDirectory: String?
+
+    @Option(name: .customLong("cni-plugin"), help: ArgumentHelp("The weft-cni executable to install (default: next to weft-agent).", valueName: "FILE"))
+    var cniPlugin: String?
+
+    @Option(name: .customLong("cni-routes"), help: ArgumentHelp("Comma-separated IPv4 prefixes pods route through their gateway (default 0.0.0.0/0).", valueName: "PREFIXES"))
+    var cniRoutes: String?
+
     func validate() throws {
         guard resync > 0, resync < 86_400 else { throw ValidationError("--resync takes seconds > 0 (and under a day)") }
         guard metricsPort > 0 else { throw ValidationError("--metrics-port takes 1-65535") }
+        if let cniSocket, !cniSocket.hasPrefix("/") || cniSocket.utf8.count >= 108 {
+            throw ValidationError("--cni-socket takes an absolute path shorter than 108 bytes")
+        }
+        _ = try cniInstall()
         _ = try source()
+    }
+
+    /// The CNI install, the flags' rules checked.
+    func cniInstall() throws -> CNIInstall? {
+        guard let cniConfDirectory else {
+            guard cniBinDirectory == nil, cniPlugin == nil, cniRoutes == nil else {
+                throw ValidationError("--cni-bin-dir, --cni-plugin and --cni-routes go with --cni-conf-dir")
+            }
+            return nil
+        }
+        guard cniSocket != nil, let cniBinDirectory else { throw ValidationError("--cni-conf-dir needs --cni-socket and --cni-bin-dir") }
+        let routes = try cniRoutes.map { list in
+            try list.split(separator: ",").map { text -> IPPrefix in
+                guard let prefix = IPPrefix(String(text)), prefix.address.family == .inet, prefix == prefix.masked else {
+                    throw ValidationError("--cni-routes: \"\(text)\" is not an IPv4 prefix like 10.0.0.0/8")
+                }
+                return prefix
+            }
+        }
+        return CNIInstall(confDirectory: cniConfDirectory, binDirectory: cniBinDirectory, plugin: cniPlugin, routes: routes)
     }
 
     /// Where the desired state comes from, the flags' rules checked.
@@ -73,6 +113,8 @@ struct Run: AsyncParsableCommand {
         var configuration = common.configuration(source: try source())
         configuration.resync = .milliseconds(Int64(resync * 1000))
         configuration.metricsPort = metricsPort
+        configuration.cniSocket = cniSocket
+        configuration.cniInstall = try cniInstall()
         unblockStopSignals()
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: "weft-agent")

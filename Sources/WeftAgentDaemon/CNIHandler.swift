@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import Netlink
+import WeftAgent
+import WeftCNI
+
+/// The agent's side of every CNI command weft-cni forwards. Synchronous and blocking
+/// (netlink, fsync): `CNIServer` runs it on its own kernel threads. A request is checked
+/// whole before anything changes; a failed ADD leaves neither an address nor a veth
+/// behind (docs/cni.md).
+struct CNIHandler: Sendable {
+    let pool: PodAddressPool
+    let desired: DesiredStateBox
+    /// The node's network namespace (nil: the agent's own).
+    let namespace: String?
+    let metrics: AgentMetrics
+    let logger: Logger
+
+    func handle(_ wire: AgentWire.Request) -> AgentWire.Reply {
+        let started = ContinuousClock.now
+        let request: CNIRequest
+        do { request = try CNIRequest(environment: wire.environment, stdin: Array(wire.stdin)) } catch {
+            logger.warning("CNI request refused", metadata: ["error": "\(error)"])
+            metrics.cniRequest(command: wire.environment["CNI_COMMAND"] ?? "", failed: true, seconds: 0)
+            return AgentWire.Reply(error: error, version: Plugin.versionForErrors(Array(wire.stdin)))
+        }
+        let reply: AgentWire.Reply
+        var failure: CNIError?
+        do { reply = AgentWire.Reply(exitCode: 0, output: try run(request)) } catch {
+            failure = error
+            reply = AgentWire.Reply(error: error, version: request.config.cniVersion)
+        }
+        let seconds = (ContinuousClock.now - started) / .seconds(1)
+        metrics.cniRequest(command: request.command.rawValue, failed: failure != nil, seconds: seconds)
+        log(request, failure: failure, seconds: seconds)
+        return reply
+    }
+
+    private func run(_ request: CNIRequest) throws(CNIError) -> String {
+        switch request.command {
+        case .version: return CNIVersion.versionResult(for: request.config.cniVersion)
+        case .add: return try add(request)
+        case .del: try del(request)
+        case .check: try check(request)
+        case .status: _ = try node(notReadyCode: CNIError.pluginNotAvailable)
+        case .gc: try gc(request)
+        }
+        return ""
+    }
+
+    /// What ADD needs from the node's desired state.
+    struct NodeNetwork {
+        var podCIDR: IPPrefix
+        var mtu: UInt32
+        var reserved: Set<IPAddress>
+    }
+
+    func node(notReadyCode: Int = CNIError.tryAgainLater) throws(CNIError) -> NodeNetwork {
+        guard let state = desired.current else {
+            throw CNIError(notReadyCode, "weft-agent has no desired state for this node yet; try again later")
+        }
+        guard let cidr = IPPrefix(state.node.podCIDR), cidr.address.family == .inet else {
+            throw CNIError(notReadyCode, "this node's pod CIDR \"\(state.node.podCIDR)\" is not an IPv4 prefix")
+        }
+        let reserved = Set([IPAddress(state.node.vtepAddress)].compactMap { $0 })
+        return NodeNetwork(podCIDR: cidr.masked, mtu: state.node.mtu, reserved: reserved)
+    }
+
+    private func add(_ request: CNIRequest) throws(CNIError) -> String {
+        let node = try node(), attachment = request.attachment!
+        let held = pool.address(of: attachment) != nil
+        let address: IPAddress
+        do { address = try pool.allocate(attachment, in: node.podCIDR, reserved: node.reserved) } catch let error as PodAddressPool.Failure {
+            throw CNIError(error.kind == .exhausted ? CNIError.addressesExhausted : CNIError.ioFailure, "cannot allocate a pod address", details: error.description)
+        } catch {
+            throw CNIError(CNIError.ioFailure, "cannot allocate a pod address", details: "\(error)")
+        }
+        let spec = PodInterfaces.Request(attachment: attachment, netns: request.netns!, address: address,
+                                         mtu: request.config.mtu ?? node.mtu, routes: request.config.routes)
+        do {
+            let attached = try PodInterfaces.attach(spec, nodeNamespace: namespace)
+            metrics.podAddresses.set(Double(pool.allocations.count))
+            return CNIResult(interfaces: [.init(name: attached.hostName, mac: attached.hostMAC),
+                                          .init(name: attachment.interface, mac: attached.podMAC, sandbox: spec.netns)],
+                             address: IPPrefix(address, 32), podInterface: 1, gateway: PodInterfaces.gateway,
+                             routes: spec.routes).json(version: request.config.cniVersion)
+        } catch {
+            try? PodInterfaces.detach(attachment, nodeNamespace: namespace)
+            if !held { _ = try? pool.release(attachment) }
+            throw CNIError(error.namespaceMissing ? CNIError.unknownContainer : CNIError.datapathFailure,
+                           "cannot attach \(attachment)", details: error.description)
+        }
+    }
+
+    /// Idempotent: a container never seen, a namespace already gone, a second DEL all succeed.
+    private func del(_ request: CNIRequest) throws(CNIError) {
+        let attachment = request.attachment!
+        do { try PodInterfaces.detach(attachment, nodeNamespace: namespace) } catch {
+            throw CNIError(CNIError.datapathFailure, "cannot remove \(attachment)'s interface", details: error.description)
+        }
+        do { try pool.release(attachment) } catch {
+            throw CNIError(CNIError.ioFailure, "cannot release \(attachment)'s address", details: "\(error)")
+        }
+        metrics.podAddresses.set(Double(pool.allocations.count))
+    }
+
+    private func log(_ request: CNIRequest, failure: CNIError?, seconds: Double) {
+        var metadata: Logger.Metadata = ["command": "\(request.command.rawValue)", "ms": "\(Int((seconds * 1000).rounded()))"]
+        if let attachment = request.attachment { metadata["attachment"] = "\(attachment)" }
+        if let pod = request.podName { metadata["pod"] = "\(pod)" }
+        if let attachment = request.attachment, let address = pool.address(of: attachment) { metadata["address"] = "\(address)" }
+        if let failure {
+            metadata["error"] = "\(failure)"
+            logger.warning("CNI \(request.command.rawValue) failed", metadata: metadata)
+        } else if request.command != .status && request.command != .version {
+            logger.info("CNI \(request.command.rawValue)", metadata: metadata)
+        }
+    }
+}
