@@ -38,6 +38,23 @@ attach_pod() {
   ip -n "$pod" route add default via 169.254.1.1 dev eth0 onlink
 }
 
+# cni_node_desired FILE: the desired state of node1 alone (192.0.2.1 on uplink0, pod CIDR
+# 10.244.1.0/24, MTU 1450, no peers): enough for weft-agent to serve weft-cni.
+cni_node_desired() {
+  cat > "$1" <<JSON
+{"version":"1.2","revision":1,"cluster":{"id":"cnitest","vni":42,"port":4789,"encryption":false},
+ "node":{"name":"node1","index":1,"underlay":"192.0.2.1","uplink":"uplink0","device":"weft0","incarnation":"boot-1",
+         "vtepMAC":"02:57:46:00:00:01","vtepAddress":"10.244.1.0","podCIDR":"10.244.1.0/24","mtu":1450},
+ "peers":[],"ipcache":[],"policy":[],"quarantined":[]}
+JSON
+}
+
+# cni_conf SOCKET VERSION [EXTRA_FIELDS]: a weft-cni network configuration whose pods route
+# 10.0.0.0/8 and the underlay through the gateway (no default route in test namespaces).
+cni_conf() {
+  echo "{\"cniVersion\":\"$2\",\"name\":\"weft\",\"type\":\"weft-cni\",\"socket\":\"$1\",\"routes\":[\"10.0.0.0/8\",\"192.0.2.0/24\"]${3:+,$3}}"
+}
+
 # kselftest's exit codes: 0 every test passed, 1 a test failed, 4 skipped (with a SKIP line).
 KSFT_PASS=0 KSFT_FAIL=1 KSFT_SKIP=4
 
