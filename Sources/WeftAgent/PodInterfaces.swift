@@ -99,12 +99,15 @@ public enum PodInterfaces {
 
     private static func configurePodEnd(_ request: Request, hostMAC: MACAddress?, on pod: NetlinkSocket) throws(Failure) -> MACAddress {
         let ifname = request.attachment.interface
-        var link = try step("read \(ifname) in the pod") { try pod.link(named: ifname) }
+        let link = try step("read \(ifname) in the pod") { try pod.link(named: ifname) }
         guard let podMAC = link.address, let hostMAC else { throw Failure(step: "read \(ifname)", reason: "the veth has no MAC address") }
-        link.mtu = request.mtu
-        link.flags = [.up]
-        try step("set \(ifname) up, mtu \(request.mtu)") { try pod.set(link, change: .up) }
         let index = link.index
+        // Only what changes: the dumped link's other attributes (its peer's index) are not ours to set.
+        var change = Link(name: ifname)
+        change.index = index
+        change.mtu = request.mtu
+        change.flags = [.up]
+        try step("set \(ifname) up, mtu \(request.mtu)") { try pod.set(change, change: .up) }
         try step("add \(request.address)/32 to \(ifname)") { try pod.add(Address(index: index, local: IPPrefix(request.address, 32))) }
         try step("add neighbour \(gateway) on \(ifname)") { try pod.replace(Neighbour(index: index, destination: gateway, linkLayerAddress: hostMAC)) }
         var toGateway = Route(destination: IPPrefix(gateway, 32), outputIndex: index)
