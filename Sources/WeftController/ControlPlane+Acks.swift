@@ -26,6 +26,7 @@ extension ControlPlane {
         if succeeded, revision >= desired, let since = pendingSince.removeValue(forKey: node) {
             metrics.convergence.record(Date().timeIntervalSince(since))
         }
+        if succeeded, revision == desired, desired > 0 { noteApplied(node, revision: revision) }
         if !softExpiredSPIs.isEmpty { try softExpired(softExpiredSPIs, of: node, now: now) }
         guard succeeded, let state = planner.desiredState(for: node), state.revision == revision else { return }
         let facts = planner.rotation.facts(of: state)

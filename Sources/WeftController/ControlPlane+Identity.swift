@@ -114,6 +114,7 @@ extension ControlPlane {
         pendingSince[node] = nil
         metrics.setRevisionLag(node, 0)
         metrics.revocations.increment()
+        noteUnavailable(node, reason: "WeftRevoked", message: "the node was revoked (\(reason)); Weft no longer carries its traffic")
     }
 
     /// A node left the cluster file: its certificates are retired (re-listing it later

@@ -87,6 +87,9 @@ public actor ControlPlane {
     /// Joins waiting for the group being gathered (see `commitInGroup`).
     var pendingJoins: [(join: CheckedJoin, reply: CheckedContinuation<JoinResult, Never>)] = []
     var gatheringJoins = false
+    /// Nodes whose network was last reported ready, and who hears of it (ControlPlane+Readiness).
+    var networkReady: Set<String> = []
+    var readinessObserver: (@Sendable (NetworkReadiness) -> Void)?
 
     public init(stateDirectory: String, spec: ClusterSpec) throws {
         self.stateDirectory = stateDirectory

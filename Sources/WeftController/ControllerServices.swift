@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
+import WeftKubernetes
 import WeftPlanner
 
 /// The gRPC listeners, under a server certificate renewed before it expires
@@ -101,5 +102,30 @@ public struct RotationTimer: Service {
                 logger.error("rotation failed", metadata: ["error": "\(error)"])
             }
         }
+    }
+}
+
+/// With the Kubernetes source: each node's network readiness as its Node's
+/// `NetworkUnavailable` condition, written until the group shuts down.
+public struct NodeConditionService: Service {
+    let conditions: NodeConditions
+    let plane: ControlPlane
+
+    public init(conditions: NodeConditions, plane: ControlPlane) {
+        self.conditions = conditions
+        self.plane = plane
+    }
+
+    public func run() async throws {
+        let conditions = conditions
+        await plane.observeNetworkReadiness { readiness in
+            conditions.mark(.init(node: readiness.node, unavailable: !readiness.ready, reason: readiness.reason, message: readiness.message))
+        }
+        await withGracefulShutdownHandler {
+            await conditions.run()
+        } onGracefulShutdown: {
+            conditions.finish()
+        }
+        await plane.observeNetworkReadiness(nil)
     }
 }

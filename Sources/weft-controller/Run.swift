@@ -74,7 +74,8 @@ struct Run: AsyncParsableCommand {
         } else {
             ClusterFileSource(path: options.cluster)
         }
-        let group = ServiceGroup(configuration: .init(services: try services(plane, source, logger).map { .init(service: $0) },
+        let conditions: [any Service] = kubernetes.map { [NodeConditionService(conditions: NodeConditions(client: $0, logger: logger), plane: plane)] } ?? []
+        let group = ServiceGroup(configuration: .init(services: (try services(plane, source, logger) + conditions).map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info("serving", metadata: ["nodes": "\(options.listen)", "join": "\(options.joinListen)",
                                           "state": "\(options.stateDirectory)", "cluster": "\(spec.cluster.name)",
