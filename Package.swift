@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "weft-bench-controller", targets: ["weft-bench-controller"]),
         .executable(name: "weft-controller", targets: ["weft-controller"]),
         .executable(name: "weft-cni", targets: ["weft-cni"]),
+        .executable(name: "weft-probe", targets: ["weft-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -60,6 +61,8 @@ let package = Package(
         // The CNI plugin's wire formats (spec 0.3.0-1.1.0, weft-cni <-> agent) and weft-cni itself.
         .target(name: "WeftCNI", dependencies: ["Addresses"]),
         .executableTarget(name: "weft-cni", dependencies: ["WeftCNI"]),
+        // The lab's test image (weft.local/probe:1): serve and connect on TCP and UDP.
+        .executableTarget(name: "weft-probe"),
         // The agent's reconciler: desired state → diff against the kernel → netlink requests.
         .target(name: "WeftAgent", dependencies: ["Netlink", "BPF", "WeftModel", "WeftFiles", "WeftCNI", .product(name: "Crypto", package: "swift-crypto")]),
         // weft-agent run: the daemon as Services in a ServiceGroup (sources, reconcile loop,

@@ -2,16 +2,35 @@
 """A container image from a directory, as a docker-archive tarball (the format of
 `docker save`), which `ctr images import` loads: no registry and no Docker.
 
-    image.py ROOTFS NAME:TAG OUT.tar [--entrypoint JSON] [--cmd JSON] [--env K=V ...]
+    image.py ROOTFS NAME:TAG OUT.tar [--binary SRC:DEST ...] [--entrypoint JSON] [--cmd JSON] [--env K=V ...]
 
 One layer holding ROOTFS with every owner set to root and every time to 0, so the same
-directory gives the same image digest."""
+directory gives the same image digest. --binary copies an executable into ROOTFS at DEST
+together with every shared library ldd finds for it (at the same paths, the dynamic
+loader included), so a dynamically linked build runs in the image as it does here."""
 import argparse
 import hashlib
 import io
 import json
 import os
+import re
+import shutil
+import subprocess
 import tarfile
+
+
+def add_binary(rootfs, source, dest):
+    """Copies source to rootfs/dest and the libraries it needs to their own paths."""
+    def place(path, target):
+        target = os.path.join(rootfs, target.lstrip("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(os.path.realpath(path), target)
+    place(source, dest)
+    listing = subprocess.run(["ldd", source], capture_output=True, text=True, check=True).stdout
+    for line in listing.splitlines():
+        found = re.search(r"(/\S+)", line.split("=>")[-1])
+        if found and os.path.exists(found.group(1)):
+            place(found.group(1), found.group(1))
 
 
 def layer_of(rootfs):
@@ -41,7 +60,11 @@ def main():
     parser.add_argument("--entrypoint", default="null")
     parser.add_argument("--cmd", default="null")
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--binary", action="append", default=[])
     args = parser.parse_args()
+    for spec in args.binary:
+        source, dest = spec.split(":", 1)
+        add_binary(args.rootfs, source, dest)
     layer = layer_of(args.rootfs)
     diff_id = hashlib.sha256(layer).hexdigest()
     config = json.dumps({
