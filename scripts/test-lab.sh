@@ -2,15 +2,20 @@
 # Weft as the network of a real Kubernetes cluster (scripts/lab: kube-apiserver, controller
 # manager, scheduler, and per node containerd + kubelet, each node in its own namespace;
 # weft-controller on the API, a weft-agent per node serving weft-cni):
-#   1. `lab up` brings two nodes Ready only once Weft installed its CNI config
+#   1. `lab up` brings three nodes Ready only once Weft installed its CNI config, and
+#      weft-controller sets their NetworkUnavailable condition False (WeftReady)
 #   2. pods on both nodes get addresses from their node's pod CIDR through weft-cni
 #      (containerd's CRI code calls it) and reach each other across nodes over weft0
+#   2b. NetworkPolicy with real TCP and UDP (weft-probe): a policy admitting one client on
+#      tcp/80 lets it through and drops the rest, counted by node2's eBPF filter; weftctl
+#      policy check agrees; deleting the policy opens every path again
 #   3. a pod deleted and recreated on the other node works under its new address, and its
 #      old address is gone from every node's kernel state
 #   4. the agent restarted under a running ping: 0% loss; while it is stopped its conflist
 #      is gone (the node turns NotReady), and it is back after the restart (Ready again)
 #   5. weft-controller restarted under a running ping: 0% loss
-#   6. node2 drained and deleted (its kubelet stopped): its routes and FDB entries leave node1
+#   6. node3 revoked: NetworkUnavailable=True (WeftRevoked) and node1 stops routing to it;
+#      node2 drained and deleted (its kubelet stopped): its routes and FDB entry leave node1
 #   7. `lab down` leaves nothing behind
 # Encryption is off: this kernel has no ESP (the encrypted path is covered in the VM).
 # Needs root, scripts/k8s/build and a build. Exit 0 all passed, 1 failure, 4 skipped.
@@ -27,13 +32,20 @@ trap 'scripts/lab down > /dev/null 2>&1' EXIT
 echo "test-lab: encryption off (this kernel has no ESP; the VM tests cover it)"
 UPLOG=$(mktemp)
 t0=$SECONDS
-if scripts/lab up --nodes 2 > "$UPLOG" 2>&1; then
-  pass "lab: up in $((SECONDS - t0)) s: two nodes Ready once weft-agent installed weft-cni"
+if scripts/lab up --nodes 3 > "$UPLOG" 2>&1; then
+  pass "lab: up in $((SECONDS - t0)) s: three nodes Ready once weft-agent installed weft-cni"
 else
   fail "lab: up failed: $(tail -5 "$UPLOG")"; rm -f "$UPLOG"; exit 1
 fi
 rm -f "$UPLOG"
 kc() { lab_kubectl "$@"; }
+condition() {  # condition NODE -> "STATUS REASON" of NetworkUnavailable
+  lab_api GET "/api/v1/nodes/$1" | jq -r '.status.conditions[] | select(.type == "NetworkUnavailable") | "\(.status) \(.reason)"'
+}
+network_ready() { [ "$(condition "$1")" = "False WeftReady" ]; }
+slowwait 30 network_ready node1 && slowwait 30 network_ready node2 && slowwait 30 network_ready node3 \
+  && pass "lab: weft-controller set every Node's NetworkUnavailable=False (WeftReady) once its agent applied its state" \
+  || fail "lab: NetworkUnavailable: node1 $(condition node1), node2 $(condition node2), node3 $(condition node3)"
 pod_yaml() {  # pod_yaml NAME NODE
   cat <<YAML
 apiVersion: v1
@@ -64,6 +76,52 @@ if slowwait 60 running a && slowwait 60 running b; then
 else
   fail "lab: pods not Running: $(kc get pods -o wide 2>&1 | tail -2)"
 fi
+
+# --- NetworkPolicy in the datapath, with real TCP and UDP (weft-probe in weft.local/probe:1) ---
+probe_pod() {  # probe_pod NAME NODE APP
+  cat <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, labels: {app: $3}}
+spec:
+  nodeName: $2
+  terminationGracePeriodSeconds: 1
+  containers: [{name: c, image: weft.local/probe:1, imagePullPolicy: Never, ports: [{name: http, containerPort: 80}, {containerPort: 81}]}]
+YAML
+}
+probe_pod server node2 server | kc apply -f - >/dev/null
+probe_pod friend node1 friend | kc apply -f - >/dev/null
+probe_pod stranger node1 stranger | kc apply -f - >/dev/null
+slowwait 60 running server && slowwait 60 running friend && slowwait 60 running stranger || fail "lab: probe pods not Running"
+S=$(ip_of server)
+answer() { kc exec "$1" -- weft-probe connect --timeout 2 "$2" "$S" "$3" 2>/dev/null; }   # answer FROM PROTO PORT
+answers() { [ "$(answer "$@")" = server ]; }
+all_open() { answers friend tcp 80 && answers stranger tcp 81 && answers stranger udp 80; }
+slowwait 30 all_open && pass "lab: before any policy, friend and stranger (node1) reach server (node2) on tcp/80, tcp/81, udp/80 (server answers with its name)" \
+  || fail "lab: probe without policy: $(answer friend tcp 80) / $(answer stranger tcp 81) / $(answer stranger udp 80)"
+kc apply -f - >/dev/null <<YAML
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: server-from-friend}
+spec:
+  podSelector: {matchLabels: {app: server}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: friend}}}], ports: [{protocol: TCP, port: 80}]}]
+YAML
+drops() { weft_counter "$LAB/bpffs/n2" drop_policy; }
+denied() {  # denied FROM PROTO PORT: no answer, and node2's policy drop counter moved
+  local before; before=$(drops)
+  ! answers "$@" && [ "$(drops)" -gt "$before" ]
+}
+enforced() { answers friend tcp 80 && denied stranger tcp 80; }
+if slowwait 60 enforced && denied friend tcp 81 && denied friend udp 80 && answers friend tcp 80; then
+  pass "lab: NetworkPolicy server-from-friend: friend reaches tcp/80; stranger on tcp/80, friend on tcp/81 and udp/80 are dropped (node2's drop_policy counter, bpftool: $(drops))"
+else
+  fail "lab: policy: friend tcp/80 '$(answer friend tcp 80)', stranger tcp/80 '$(answer stranger tcp 80)', drops $(drops)"
+fi
+check=$("$BIN/weftctl" -j policy check --from default/stranger --to default/server --port tcp/80 --admin-socket "$LAB/weft-controller/admin/admin.sock" 2>&1 | jq -r .verdict)
+[ "$check" = deny ] && pass "lab: weftctl policy check agrees: stranger -> server tcp/80 is deny" || fail "lab: policy check: $check"
+kc delete networkpolicy server-from-friend >/dev/null
+slowwait 60 all_open && pass "lab: the policy deleted, every path is open again" || fail "lab: after deleting the policy: $(answer stranger tcp 80)"
 
 # --- 3. a pod recreated on the other node ---
 kc delete pod b --wait=true >/dev/null 2>&1
@@ -100,14 +158,21 @@ pings c "$A" 150 "$LAB/ping-controller"
 sleep 2
 lab_stop weft-controller
 lab_weft_controller >/dev/null 2>&1
-converged() { [ "$(lab_weftctl_status -j 2>/dev/null | jq '[.nodes[] | select(.connected and .lag == 0)] | length')" = 2 ]; }
+converged() { [ "$(lab_weftctl_status -j 2>/dev/null | jq '[.nodes[] | select(.connected and .lag == 0)] | length')" = 3 ]; }
 slowwait 60 converged; back=$?
 wait "$PINGER"
 [ "$back" = 0 ] && [ "$(loss "$LAB/ping-controller")" = 0 ] \
-  && pass "lab: weft-controller restarted: both agents back with lag 0; 150 pings c -> a across it: 0% loss" \
+  && pass "lab: weft-controller restarted: all three agents back with lag 0; 150 pings c -> a across it: 0% loss" \
   || fail "lab: controller restart: converged $back, loss $(loss "$LAB/ping-controller")%"
 
-# --- 6. node2 drained and deleted ---
+# --- 6. node3 revoked; node2 drained and deleted ---
+cidr3=$(lab_api GET /api/v1/nodes/node3 | jq -r .spec.podCIDR)
+"$BIN/weftctl" revoke node3 --admin-socket "$LAB/weft-controller/admin/admin.sock" >/dev/null 2>&1
+revoked() { [ "$(condition node3)" = "True WeftRevoked" ]; }
+cut_off() { ! node_routes 1 | grep -q "$cidr3"; }
+slowwait 30 revoked && slowwait 30 cut_off \
+  && pass "lab: weftctl revoke node3: its NetworkUnavailable=True (WeftRevoked), and node1 no longer routes $cidr3" \
+  || fail "lab: after revoke node3: NetworkUnavailable $(condition node3), node1 routes $(node_routes 1)"
 before=$(node_routes 1)
 kc drain node2 --ignore-daemonsets --force --grace-period=1 --timeout=60s >/dev/null 2>&1
 lab_stop n2-kubelet

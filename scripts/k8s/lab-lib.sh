@@ -45,9 +45,10 @@ lab_require_up() { [ -f "$LAB/state" ] || { echo "lab: no lab is up (scripts/lab
 lab_check_tools() {
   local missing=()
   for b in kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler pause; do [ -x "$K8S_BIN/$b" ] || missing+=("$K8S_BIN/$b"); done
-  for b in weft-controller weft-agent weftctl weft-cni; do [ -x "$BIN/$b" ] || missing+=("$BIN/$b"); done
+  for b in weft-controller weft-agent weftctl weft-cni weft-probe; do [ -x "$BIN/$b" ] || missing+=("$BIN/$b"); done
   for c in etcd containerd runc ctr openssl curl jq python3 busybox; do command -v "$c" >/dev/null || missing+=("$c"); done
   [ -x /usr/lib/cni/loopback ] || missing+=(/usr/lib/cni/loopback)
+  [ -f "$REPO/.build/bpf/weft_overlay.o" ] || missing+=("$REPO/.build/bpf/weft_overlay.o (scripts/build-bpf)")
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "lab: missing ${missing[*]} (scripts/k8s/build installs and builds Kubernetes; swift build builds Weft)" >&2
   return 1
@@ -64,7 +65,11 @@ lab_images() {
   cp "$(command -v busybox)" "$r/bin/busybox"
   for a in $("$r/bin/busybox" --list); do [ "$a" = busybox ] || ln -sf busybox "$r/bin/$a"; done
   echo 'root:x:0:0:root:/root:/bin/sh' > "$r/etc/passwd"; echo 'root:x:0:' > "$r/etc/group"; chmod 1777 "$r/tmp"
-  python3 scripts/k8s/image.py "$r" weft.local/busybox:1 "$img/busybox.tar" --cmd '["sh"]'
+  python3 scripts/k8s/image.py "$r" weft.local/busybox:1 "$img/busybox.tar" --cmd '["sh"]' || return 1
+  # weft.local/probe:1: busybox and weft-probe (with the libraries it links).
+  cp -a "$r" "$img/probe"
+  python3 scripts/k8s/image.py "$img/probe" weft.local/probe:1 "$img/probe.tar" --binary "$BIN/weft-probe:/usr/bin/weft-probe" \
+    --entrypoint '["/usr/bin/weft-probe"]' --cmd '["serve", "--ports", "80,81"]'
 }
 
 lab_credentials() {
@@ -147,7 +152,7 @@ lab_node() {
   lab_start "n$n-containerd" nsenter --mount="$d/mnt" --net="/run/netns/$(node_ns "$n")" containerd --config "$d/containerd.toml"
   ctr_ready() { ctr --address "$d/containerd.sock" version >/dev/null 2>&1; }
   slowwait 30 ctr_ready || { lab_log "node$n: containerd did not start: $(tail -2 "$LAB/n$n-containerd.log")"; return 1; }
-  for image in pause busybox; do
+  for image in pause busybox probe; do
     ctr --address "$d/containerd.sock" -n k8s.io images import "$LAB/images/$image.tar" >/dev/null || return 1
   done
   lab_kubelet_config "$n" > "$d/kubelet.yaml"
@@ -254,7 +259,7 @@ lab_weft_agent() {
     --controller $API_ADDR:7443 --join $API_ADDR:7444 --node "node$n" --ca "$LAB/weft-controller/ca.crt" \
     --token-file "$d/weft/token" --state-dir "$d/weft/state" --metrics-port 9464 \
     --cni-socket "$d/weft/cni.sock" --cni-conf-dir "$d/net.d" --cni-bin-dir "$d/cni-bin" --cni-plugin "$BIN/weft-cni" \
-    --cni-routes 10.0.0.0/8,192.0.2.0/24
+    --cni-routes 10.0.0.0/8,192.0.2.0/24 --bpf "$REPO/.build/bpf" --pin-root "$LAB/bpffs/n$n"
 }
 
 lab_node_ready() {
@@ -291,6 +296,9 @@ lab_up_steps() {
   underlay_host "$SW" "$CP" 254 || return 1
   for n in $(seq "$nodes"); do underlay_host "$SW" "$(node_ns "$n")" "$n" || return 1; done
   lab_images >/dev/null || return 1
+  # The agents' eBPF maps, pinned per node on a bpffs of the lab's own (mounted before the
+  # nodes' mount namespaces are made, so each sees it).
+  mkdir -p "$LAB/bpffs" && mount -t bpf bpf "$LAB/bpffs" || return 1
   lab_credentials "$nodes" || return 1
   lab_control_plane || return 1
   for n in $(seq "$nodes"); do lab_node "$n" || return 1; done
