@@ -42,22 +42,9 @@ trap cleanup EXIT
 apiserver_up "weft-k8s-$ID" "$TMP" || { fail "kubernetes: the API server did not start"; exit 1; }
 echo "test-kubernetes: kube-apiserver $("$K8S_BIN/kube-apiserver" --version | cut -d' ' -f2) in ns $K8S_NS"
 
-# What the controller may do, and nothing more (docs/operations.md#rbac).
-kc apply -f - > /dev/null <<YAML || fail "kubernetes: RBAC not applied"
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRole
-metadata: {name: weft-controller}
-rules:
-  - {apiGroups: [""], resources: [nodes, pods, namespaces], verbs: [list, watch]}
-  - {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [list, watch]}
-  - {apiGroups: [""], resources: [events], verbs: [create]}
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: weft-controller}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: weft-controller}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: weft-controller}]
-YAML
+# What the controller may do, and nothing more (docs/operations.md#rbac): the ClusterRole
+# of controller/deployment.yaml.
+controller_rbac weft-controller | kc apply -f - > /dev/null || fail "kubernetes: RBAC not applied"
 
 # The world of the upstream tables: namespaces x, y, z, one node each (pod CIDR
 # 10.(10+i).0.0/16), pods a, b, c serving 80 and 81 on TCP, UDP and SCTP.

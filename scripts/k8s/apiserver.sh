@@ -13,7 +13,9 @@
 #   kc ARGS...               kubectl v1.20.2 against it, as admin
 #   api METHOD PATH [JSON]   one raw API call as admin (curl, bounded time)
 #   etcd_compact             compact etcd at its current revision (old versions are gone)
+#   controller_rbac USER     (scripts/k8s/rbac.sh, sourced here) the controller's ClusterRole bound to USER
 
+. scripts/k8s/rbac.sh
 K8S_BIN=${K8S_BIN:-${WEFT_K8S_CACHE:-/var/cache/weft/k8s}/bin}
 APISERVER_PORT=6443 ETCD_PORT=2379
 APISERVER_PID="" ETCD_PID=""

@@ -4,6 +4,7 @@
 # directories it had to create, sysctls kubelet sets, cgroups) is noted there, so that
 # `lab down` removes exactly what `lab up` made.
 
+. scripts/k8s/rbac.sh
 K8S_BIN=${K8S_BIN:-${WEFT_K8S_CACHE:-/var/cache/weft/k8s}/bin}
 LAB=/run/weft-lab
 LAB_LOCK=/run/weft-lab.lock
@@ -220,19 +221,7 @@ YAML
 # lab_weft_controller: weft-controller on the API (its RBAC from controller/deployment.yaml,
 # bound to the lab's token user), listening on the underlay for the agents.
 lab_weft_controller() {
-  python3 - controller/deployment.yaml > "$LAB/rbac.yaml" <<'PY' || return 1
-import sys
-docs = open(sys.argv[1]).read().split("\n---")
-print("\n---".join(d for d in docs if "\nkind: ClusterRole\n" in "\n" + d.strip() + "\n"))
-PY
-  cat >> "$LAB/rbac.yaml" <<YAML
----
-apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: weft-controller-lab}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: weft-controller}
-subjects: [{apiGroup: rbac.authorization.k8s.io, kind: User, name: weft-controller}]
-YAML
+  controller_rbac weft-controller > "$LAB/rbac.yaml" || return 1
   lab_kubectl apply -f "$LAB/rbac.yaml" >/dev/null || return 1
   [ -f "$LAB/settings.yaml" ] || cat > "$LAB/settings.yaml" <<YAML
 cluster: { name: lab, id: lab-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n'), vni: 42, port: 4789, underlayMTU: 1500, uplink: uplink0 }
