@@ -12,6 +12,9 @@
 #      again, and what vanished meanwhile is deleted from the plan
 #   5. every cell of the upstream NetworkPolicy e2e tables, each case's policies applied
 #      with kubectl and asked over the admin socket (swift test, KubernetesTruthTable)
+#   6. node identity: agents join with projected service-account tokens, reviewed by the
+#      API server (TokenReview); a token of a pod on node-x cannot join node-y, another
+#      service account's, another audience's and a deleted pod's token are refused
 #
 #   +------------------- ns K8S (loopback only, no route) --------------------+
 #   | etcd 127.0.0.1:2379   kube-apiserver 127.0.0.1:6443   weft-controller   |
@@ -26,7 +29,7 @@ cd "$(dirname "$0")/.."
 . scripts/k8s/apiserver.sh
 require_root kubernetes
 BIN=.build/debug
-require_built kubernetes "$BIN/weft-controller" "$BIN/weftctl"
+require_built kubernetes "$BIN/weft-controller" "$BIN/weftctl" "$BIN/weft-agent"
 [ -x "$K8S_BIN/kube-apiserver" ] && [ -x "$K8S_BIN/kubectl" ] || skip "kubernetes: no kube-apiserver/kubectl in $K8S_BIN (run scripts/k8s/build)"
 require_cmd kubernetes etcd openssl jq curl
 
@@ -167,6 +170,56 @@ if grep -q "✔ Test \"every cell" "$TMP/tables.log"; then
 else
   fail "kubernetes: the upstream tables through the API server: $(grep -E '✘|cells wrong|Expectation' "$TMP/tables.log" | head -3)"
 fi
+# 6. Node identity from the API: agents join with their pods' projected service-account
+# tokens (audience weft), reviewed by the API server; a token proves only its own pod's node.
+kc create namespace weft-system > /dev/null
+for sa in weft-agent intruder; do kc -n weft-system create serviceaccount "$sa" > /dev/null; done
+agent_pod() {  # agent_pod NAME NODE SERVICEACCOUNT
+  echo "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"$1\",\"namespace\":\"weft-system\"},
+    \"spec\":{\"nodeName\":\"$2\",\"serviceAccountName\":\"$3\",\"containers\":[{\"name\":\"agent\",\"image\":\"weft.local/probe:1\"}]}}" | kc create -f - > /dev/null
+}
+agent_pod agent-x node-x weft-agent; agent_pod agent-y node-y weft-agent; agent_pod intruder-x node-x intruder
+sa_token() {  # sa_token SERVICEACCOUNT POD [AUDIENCE] -> a token bound to the pod, in a 0600 file
+  local uid f=$TMP/sa-$1-$2-${3:-weft}.token
+  uid=$(kc -n weft-system get pod "$2" -o jsonpath='{.metadata.uid}')
+  (umask 077; api POST "/api/v1/namespaces/weft-system/serviceaccounts/$1/token" \
+    "{\"apiVersion\":\"authentication.k8s.io/v1\",\"kind\":\"TokenRequest\",\"spec\":{\"audiences\":[\"${3:-weft}\"],\"expirationSeconds\":600,\"boundObjectRef\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"name\":\"$2\",\"uid\":\"$uid\"}}}" \
+    | jq -r .status.token > "$f")
+  echo "$f"
+}
+join_as() {  # join_as NODE TOKEN_FILE -> 0 when the agent got a certificate, 1 when refused
+  local state=$TMP/join-$1-$RANDOM agent
+  nsenter --net="/run/netns/$K8S_NS" "$BIN/weft-agent" run --controller 127.0.0.1:7443 --join 127.0.0.1:7444 --node "$1" \
+    --ca "$TMP/controller/ca.crt" --token-file "$2" --state-dir "$state" --metrics-port 9470 2> "$state.log" &
+  agent=$!
+  finished() { [ -s "$state/node.crt" ] || ! kill -0 "$agent" 2>/dev/null; }
+  slowwait 30 finished
+  kill "$agent" 2>/dev/null; wait "$agent" 2>/dev/null
+  [ -s "$state/node.crt" ]
+}
+refused_for() { grep "join-refused" "$TMP/controller/audit.log" | grep -c "$1"; }
+certs_before=$("$BIN/weftctl" -j status --admin-socket "$ADMIN" | jq '[.nodes[] | select(.certificate_expires != null)] | length')
+own=$(sa_token weft-agent agent-x)
+join_as node-y "$own"; other_node=$?
+join_as node-x "$(sa_token intruder intruder-x)"; intruder=$?
+join_as node-x "$(sa_token weft-agent agent-x other-audience)"; audience=$?
+gone=$(sa_token weft-agent agent-y); kc -n weft-system delete pod agent-y --grace-period=0 --force > /dev/null 2>&1
+join_as node-y "$gone"; deleted=$?
+certs_refused=$("$BIN/weftctl" -j status --admin-socket "$ADMIN" | jq '[.nodes[] | select(.certificate_expires != null)] | length')
+if [ "$other_node" = 1 ] && [ "$intruder" = 1 ] && [ "$audience" = 1 ] && [ "$deleted" = 1 ] && [ "$certs_refused" = "$certs_before" ] \
+   && [ "$(refused_for 'runs on node-x, not on node-y')" -ge 1 ] && [ "$(refused_for 'intruder')" -ge 1 ] \
+   && [ "$(refused_for 'not accept the token')" -ge 2 ]; then
+  pass "kubernetes: service-account joins refused, each audited with its reason and no certificate issued: agent-x's token for node-y, another service account's, another audience's, a deleted pod's"
+else
+  fail "kubernetes: refusals: node-y with agent-x's token $other_node, intruder $intruder, audience $audience, deleted pod $deleted (1 = refused); certificates $certs_before -> $certs_refused; audit: $(grep join-refused "$TMP/controller/audit.log" | tail -3 | cut -c1-300)"
+fi
+if join_as node-x "$own"; then
+  pass "kubernetes: agent-x's projected token (audience weft, bound to its pod on node-x) joins node-x: TokenReview and the pod checked, no join token"
+else
+  fail "kubernetes: the agent with its own token was refused: $(grep join-refused "$TMP/controller/audit.log" | tail -1 | cut -c1-300)"
+fi
+grep -qF "$(cat "$own")" "$TMP/controller.log" "$TMP/controller/audit.log" && fail "kubernetes: a service-account token appears in the controller's log or audit"
+
 if grep -qE "$ADMIN_TOKEN|$CONTROLLER_TOKEN" "$TMP/controller.log"; then fail "kubernetes: a token appears in the controller's log"
 else pass "kubernetes: no API token in the controller's log"; fi
 exit "$ksft_rc"

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import WeftKubernetes
 import WeftModel
 import WeftPKI
 import WeftPlanner
@@ -19,8 +20,19 @@ extension ControlPlane {
     /// (`commitInGroup`), a node that is listed and not revoked, the token spent and the
     /// certificate recorded. A refused join writes nothing but its audit entry, and that
     /// at a bounded rate.
+    /// With the Kubernetes source a service-account token (a JWT) is checked by the API
+    /// server instead (`ServiceAccountReview`, outside the actor) and spends no join token.
     public nonisolated func join(node: String, token: String, csrPEM: String, incarnation: String) async throws(Failure) -> Certificate {
         do throws(Failure) {
+            if let review = serviceAccountJoins.withLockedValue({ $0 }), ServiceAccountReview.looksLikeJWT(token) {
+                try RequestLimits.checkServiceAccountJoin(node: node, token: token, csrPEM: csrPEM, incarnation: incarnation)
+                let voucher: String
+                do { voucher = try await review.review(token: token, node: node) } catch {
+                    throw Failure(kind: .unauthenticated, description: Self.joinRefused, logged: "service-account token: \(error)")
+                }
+                let issued = try Self.sign(csrPEM, for: node, ca: ca)
+                return try await commitInGroup(CheckedJoin(node: node, token: "", issued: issued, incarnation: incarnation, voucher: voucher)).get()
+            }
             try RequestLimits.checkJoin(node: node, token: token, csrPEM: csrPEM, incarnation: incarnation)
             let issued = try Self.sign(csrPEM, for: node, ca: ca)
             return try await commitInGroup(CheckedJoin(node: node, token: token, issued: issued, incarnation: incarnation)).get()

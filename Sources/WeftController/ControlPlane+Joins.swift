@@ -16,6 +16,8 @@ extension ControlPlane {
         let token: String
         let issued: Issued
         let incarnation: String
+        /// Who vouched for it instead of a join token (a service-account review), if anyone.
+        var voucher: String? = nil
     }
 
     typealias JoinResult = Result<Certificate, Failure>
@@ -51,10 +53,14 @@ extension ControlPlane {
             if let owner = keyOwner(key, except: join.node, pending: claimed) { results[index] = .failure(Self.keyTaken(by: owner)) } else { claimed[join.node] = key }
         }
         let admitted = joins.indices.filter { results[$0] == nil }
-        let spent = tokens.consume(admitted.map { (token: joins[$0].token, node: joins[$0].node) })
+        // A vouched join spends no token.
+        let withToken = admitted.filter { joins[$0].voucher == nil }
+        var outcomes = Dictionary(uniqueKeysWithValues: zip(withToken, tokens.consume(withToken.map { (token: joins[$0].token, node: joins[$0].node) })))
+        for index in admitted where joins[index].voucher != nil { outcomes[index] = .success(joins[index].voucher!) }
         var updates: [String: NodeCredentials] = [:]
         let base = planner.baseline
-        for (index, outcome) in zip(admitted, spent) {
+        for index in admitted {
+            let outcome = outcomes[index]!
             let join = joins[index]
             if case .failure(let error) = outcome {
                 results[index] = .failure(Failure(kind: .unauthenticated, description: Self.joinRefused, logged: error.description))

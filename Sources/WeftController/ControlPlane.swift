@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+import NIOConcurrencyHelpers
 import WeftFiles
+import WeftKubernetes
 import WeftModel
 import WeftPKI
 import WeftPlanner
@@ -66,6 +68,9 @@ public actor ControlPlane {
     nonisolated let refusals = RefusalBudget()
     /// Watch snapshots built and sent at once, whatever the number of agents connecting.
     public nonisolated let snapshots = SnapshotGate(limit: ControlPlane.snapshotsAtOnce)
+    /// With the Kubernetes source: the review that lets agents join with their
+    /// service-account tokens (nil: join tokens only).
+    public nonisolated let serviceAccountJoins = NIOLockedValueBox<ServiceAccountReview?>(nil)
     public static let snapshotsAtOnce = 8
     /// How long one snapshot's write may hold its permit.
     public static let snapshotLease: Duration = .seconds(10)

@@ -1,4 +1,5 @@
 import Foundation
+import WeftKubernetes
 import WeftModel
 
 /// Bounds on every field a caller of the control service controls, checked before any
@@ -66,6 +67,16 @@ public enum RequestLimits {
                               description: "failed_changes[\(index)]: verb, kind, object or message over 16, 32, \(failureObject) or \(failureMessage) bytes")
             }
         }
+    }
+
+    /// A join with a service-account token: the same, the token bounded as a JWT.
+    static func checkServiceAccountJoin(node: String, token: String, csrPEM: String, incarnation: String) throws(Failure) {
+        try checkNodeName(node)
+        guard token.utf8.count <= ServiceAccountReview.maxToken else {
+            throw Failure(kind: .invalidArgument, description: "token: longer than \(ServiceAccountReview.maxToken) bytes; not a service-account token")
+        }
+        try checkCSR(csrPEM)
+        try checkIncarnation(incarnation)
     }
 
     /// A join request's fields, all of them, before anything else looks at it.

@@ -16,6 +16,12 @@ struct ControllerOptions: ParsableArguments {
     @Option(name: .customLong("node-address-type"), help: ArgumentHelp("With --source kubernetes: the Node address that is its underlay (the weft.dev/underlay-address annotation overrides it).", valueName: "InternalIP|ExternalIP"))
     var nodeAddressType = "InternalIP"
 
+    @Option(name: .customLong("agent-service-account"), help: ArgumentHelp("With --source kubernetes: agents may join with a projected token of this service account, bound to a pod on the node they name.", valueName: "NAMESPACE/NAME"))
+    var agentServiceAccount = "weft-system/weft-agent"
+
+    @Option(name: .customLong("join-audience"), help: ArgumentHelp("With --source kubernetes: the audience agents' service-account tokens must carry.", valueName: "AUDIENCE"))
+    var joinAudience = "weft"
+
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("CA, tokens, audit log, allocations.", valueName: "DIR"))
     var stateDirectory = "/var/lib/weft-controller"
 
@@ -41,6 +47,11 @@ struct ControllerOptions: ParsableArguments {
         guard !advertise.split(separator: ",").isEmpty else { throw ValidationError("--advertise needs at least one address or name") }
         guard ["InternalIP", "ExternalIP"].contains(nodeAddressType) else { throw ValidationError("--node-address-type is InternalIP or ExternalIP, not \"\(nodeAddressType)\"") }
         if source == .file && kubeconfig != nil { throw ValidationError("--kubeconfig needs --source kubernetes") }
+        let account = agentServiceAccount.split(separator: "/", omittingEmptySubsequences: false)
+        guard account.count == 2, account.allSatisfy({ !$0.isEmpty && $0.count <= 253 }) else {
+            throw ValidationError("--agent-service-account is NAMESPACE/NAME, not \"\(agentServiceAccount)\"")
+        }
+        guard !joinAudience.isEmpty, joinAudience.utf8.count <= 256 else { throw ValidationError("--join-audience takes 1-256 bytes") }
     }
 
     var listenEndpoint: (host: String, port: Int) { try! Self.endpoint("--listen", listen) }

@@ -68,6 +68,11 @@ struct Run: AsyncParsableCommand {
                            metadata: ["seq": "\(tail.lowerBound)-\(tail.upperBound)"])
         }
         let kubernetes = try options.source == .kubernetes ? KubernetesClient(endpoint: kubernetesEndpoint()) : nil
+        if let kubernetes {
+            let account = options.agentServiceAccount.split(separator: "/").map(String.init)
+            let review = ServiceAccountReview(client: kubernetes, audience: options.joinAudience, namespace: account[0], serviceAccount: account[1])
+            plane.serviceAccountJoins.withLockedValue { $0 = review }
+        }
         let source: any ClusterSource = if let kubernetes {
             KubernetesSource(client: kubernetes, settings: try ClusterFile.load(options.cluster),
                              options: .init(nodeAddressType: options.nodeAddressType), metrics: plane.metrics, logger: logger)
