@@ -22,8 +22,10 @@ public struct ServiceAccountReview: Sendable {
         self.serviceAccount = serviceAccount
     }
 
-    /// Three base64url parts: a JWT, not a join token (`id.secret` has two).
+    /// Three base64url parts, the first a JSON header (`{"` is `eyJ`): a JWT, not a join
+    /// token (`weft-join.ID.SECRET` has three parts too).
     public static func looksLikeJWT(_ token: String) -> Bool {
+        guard token.hasPrefix("eyJ") else { return false }
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
         return parts.count == 3 && parts.allSatisfy { !$0.isEmpty && $0.allSatisfy(alphabet.contains) }

@@ -8,7 +8,7 @@ import Testing
 @Suite struct ServiceAccountReviewTests {
     @Test func onlyJWTsAreReviewed() {
         #expect(ServiceAccountReview.looksLikeJWT("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlsid2VmdCJdfQ.c2lnbmF0dXJl"))
-        for token in ["4eb2b66c.0123456789abcdef", "a.b", "a..c", ".b.c", "a.b.c.d", "a.b+.c", "a.b.c=", ""] {
+        for token in ["weft-join.4eb2b66c.0123456789abcdef0123456789abcdef", "eyJa.b", "eyJa..c", ".b.c", "eyJa.b.c.d", "eyJa.b+.c", "eyJa.b.c=", "a.b.c", ""] {
             #expect(!ServiceAccountReview.looksLikeJWT(token), "\(token)")
         }
     }
