@@ -81,9 +81,10 @@ public struct IPPrefix: Hashable, Sendable, CustomStringConvertible {
         self.length = length
     }
 
-    /// Parses `A.B.C.D/N`, `X::Y/N`, or a bare address (host prefix).
+    /// Parses `A.B.C.D/N`, `X::Y/N`, or a bare address (host prefix); nil for anything
+    /// else, the empty string and a trailing `/` included.
     public init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1)
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let address = IPAddress(String(parts[0])) else { return nil }
         var length = UInt8(address.bitWidth)
         if parts.count == 2 {

@@ -67,6 +67,8 @@ import WeftCNI
             (#"{"cniVersion":"1.0.0","name":"n","type":"t","socket":"relative"}"#, CNIError.invalidConfig, "\"socket\""),
             (#"{"cniVersion":"1.0.0","name":"n","type":"t","prevResult":{"ips":[{"address":"nope"}]}}"#, CNIError.invalidConfig, "nope"),
             (#"{"cniVersion":"1.0.0","name":"n","type":"t","prevResult":{"ips":[{"gateway":"1.2.3.4"}]}}"#, CNIError.invalidConfig, "prevResult.ips[0].address"),
+            (#"{"cniVersion":"1.0.0","name":"n","type":"t","routes":[""]}"#, CNIError.invalidConfig, "routes"),  // scripts/fuzz cni found this crash
+            (#"{"cniVersion":"1.0.0","name":"n","type":"t","routes":["10.0.0.0/"]}"#, CNIError.invalidConfig, "10.0.0.0/"),
             ("not json", CNIError.decodeFailure, "JSON"),
             ("[1,2]", CNIError.decodeFailure, "JSON object"),
         ]
@@ -107,5 +109,14 @@ import WeftCNI
             let garbage = (0..<Int.random(in: 0...64, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
             #expect((try? CNIRequest(environment: Self.env("ADD"), stdin: garbage)) == nil)
         }
+    }
+
+    /// Prefix text at its edges (the empty string was a crash: scripts/fuzz cni).
+    @Test func prefixTextEdges() {
+        for text in ["", "/", "/24", "10.0.0.0/", "10.0.0.0/33", "10.0.0.0/-1", "10.0.0.0/8/8", "x/8"] {
+            #expect(IPPrefix(text) == nil, "\(text)")
+        }
+        #expect(IPPrefix("10.0.0.0/8") == IPPrefix(.v4(0x0A00_0000), 8))
+        #expect(IPPrefix("192.0.2.1") == IPPrefix(.v4(0xC000_0201), 32))
     }
 }
