@@ -228,12 +228,13 @@ adds=$(grep '^weft_agent_cni_requests_total{.*command="ADD"' <<<"$metrics" | gre
 
 # --- install: weft-cni and its conflist where the runtime looks, gone again on shutdown ---
 stop_agent
-start_agent --cni-conf-dir "$TMP/net.d" --cni-bin-dir "$TMP/bin" --cni-plugin "$CNI" --cni-routes 10.0.0.0/8,192.0.2.0/24
+# No --cni-plugin: the agent copies the weft-cni next to its own executable (/proc/self/exe).
+start_agent --cni-conf-dir "$TMP/net.d" --cni-bin-dir "$TMP/bin" --cni-routes 10.0.0.0/8,192.0.2.0/24
 CONFLIST=$TMP/net.d/10-weft.conflist
 if slowwait 30 test -s "$CONFLIST" && cmp -s "$CNI" "$TMP/bin/weft-cni" && [ -x "$TMP/bin/weft-cni" ] \
    && [ "$(jq -c '[.cniVersion, .name, .plugins[0].type, .plugins[0].socket, .plugins[0].routes]' "$CONFLIST")" \
         = "[\"1.0.0\",\"weft\",\"weft-cni\",\"$SOCK\",[\"10.0.0.0/8\",\"192.0.2.0/24\"]]" ]; then
-  pass "cni: the agent installs weft-cni (0755) and 10-weft.conflist (cniVersion 1.0.0, its socket, the routes) once it serves"
+  pass "cni: the agent installs the weft-cni next to it (0755) and 10-weft.conflist (cniVersion 1.0.0, its socket, the routes) once it serves"
 else
   fail "cni: install: $(cat "$CONFLIST" 2>&1)"
 fi

@@ -23,11 +23,17 @@ public struct CNIInstall: Sendable {
     public init(confDirectory: String, binDirectory: String, plugin: String? = nil, routes: [IPPrefix]? = nil) {
         self.confDirectory = confDirectory
         self.binDirectory = binDirectory
-        self.plugin = plugin ?? (CommandLine.arguments[0] as NSString).deletingLastPathComponent + "/weft-cni"
+        self.plugin = plugin ?? (Self.ownExecutable() as NSString).deletingLastPathComponent + "/weft-cni"
         self.routes = routes
     }
 
     public var conflistPath: String { "\(confDirectory)/\(Self.conflistName)" }
+
+    /// The running executable's path, however it was started (a bare name found on PATH
+    /// included): /proc/self/exe.
+    static func ownExecutable() -> String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    }
 
     /// The conflist for weft-cni on `socket`.
     public func conflist(socket: String) -> String {
