@@ -55,6 +55,25 @@ lab_check_tools() {
   return 1
 }
 
+# lab_build: what a first run needs and does not have yet, with the builders' progress:
+# Kubernetes and the packages (scripts/k8s/build, cached; ~10 minutes cold), the eBPF
+# objects, Weft (swift build).
+lab_build() {
+  local b missing=0
+  for b in kube-apiserver kubectl kubelet kube-controller-manager kube-scheduler pause; do [ -x "$K8S_BIN/$b" ] || missing=1; done
+  if [ "$missing" = 1 ] || ! command -v containerd >/dev/null; then
+    lab_log "building Kubernetes v1.20.2 and installing containerd, runc, etcd (first run; cached in ${K8S_BIN%/bin})"
+    scripts/k8s/build >/dev/null || return 1
+  fi
+  [ -f "$REPO/.build/bpf/weft_overlay.o" ] || { lab_log "building the eBPF objects"; scripts/build-bpf >/dev/null || return 1; }
+  for b in weft-controller weft-agent weftctl weft-cni weft-probe; do
+    [ -x "$BIN/$b" ] && continue
+    lab_log "building Weft (swift build; minutes the first time)"
+    PATH="$PATH:/opt/swift/usr/bin" swift build 2>&1 | grep -E '^(Compiling|Build|error)' | tail -3 || return 1
+    break
+  done
+}
+
 # The images every node has: weft.local/pause:3.2 (the sandbox) and weft.local/busybox:1,
 # docker-archive tarballs made from directories (no registry, no Docker).
 lab_images() {
@@ -266,6 +285,7 @@ lab_up() {
   for ns in "$SW" "$CP" $(for n in $(seq 9); do node_ns "$n"; done); do
     [ -e "/run/netns/$ns" ] && { echo "lab: namespace $ns exists from an earlier lab: scripts/lab down" >&2; return 1; }
   done
+  lab_check_tools 2>/dev/null || lab_build || return 1
   lab_check_tools || return 1
   mkdir -p "$LAB" && : > "$LAB/pids"
   echo "nodes=$nodes started=$(date -u +%FT%TZ)" > "$LAB/state"
