@@ -14,7 +14,7 @@
 #      with kubectl and asked over the admin socket (swift test, KubernetesTruthTable)
 #   6. node identity: agents join with projected service-account tokens, reviewed by the
 #      API server (TokenReview); a token of a pod on node-x cannot join node-y, another
-#      service account's, another audience's and a deleted pod's token are refused
+#      service account's, another audience's, an expired and a deleted pod's token are refused
 #
 #   +------------------- ns K8S (loopback only, no route) --------------------+
 #   | etcd 127.0.0.1:2379   kube-apiserver 127.0.0.1:6443   weft-controller   |
@@ -203,15 +203,40 @@ own=$(sa_token weft-agent agent-x)
 join_as node-y "$own"; other_node=$?
 join_as node-x "$(sa_token intruder intruder-x)"; intruder=$?
 join_as node-x "$(sa_token weft-agent agent-x other-audience)"; audience=$?
+# expired_token SERVICEACCOUNT POD: a token exactly like the API server's own (signed with
+# its service-account key, bound to the pod), but one that expired a minute ago: the API
+# server's shortest token lives 10 minutes, so the test signs this one itself.
+expired_token() {
+  local sa_uid pod_uid f=$TMP/expired-$1-$2.token
+  sa_uid=$(kc -n weft-system get serviceaccount "$1" -o jsonpath='{.metadata.uid}')
+  pod_uid=$(kc -n weft-system get pod "$2" -o jsonpath='{.metadata.uid}')
+  (umask 077; python3 - "$TMP/sa.key" "$1" "$sa_uid" "$2" "$pod_uid" > "$f" <<'PY'
+import base64, json, subprocess, sys, time
+key, sa, sa_uid, pod, pod_uid = sys.argv[1:]
+b64 = lambda raw: base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+now = int(time.time())
+claims = {"iss": "https://kubernetes.default.svc", "aud": ["weft"], "sub": f"system:serviceaccount:weft-system:{sa}",
+          "iat": now - 720, "nbf": now - 720, "exp": now - 60,
+          "kubernetes.io": {"namespace": "weft-system", "serviceaccount": {"name": sa, "uid": sa_uid}, "pod": {"name": pod, "uid": pod_uid}}}
+signing_input = b64(json.dumps({"alg": "RS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+signature = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signing_input.encode(), capture_output=True, check=True).stdout
+print(signing_input + "." + b64(signature))
+PY
+  )
+  echo "$f"
+}
+join_as node-x "$(expired_token weft-agent agent-x)"; expired=$?
 gone=$(sa_token weft-agent agent-y); kc -n weft-system delete pod agent-y --grace-period=0 --force > /dev/null 2>&1
 join_as node-y "$gone"; deleted=$?
 certs_refused=$("$BIN/weftctl" -j status --admin-socket "$ADMIN" | jq '[.nodes[] | select(.certificate_expires != null)] | length')
-if [ "$other_node" = 1 ] && [ "$intruder" = 1 ] && [ "$audience" = 1 ] && [ "$deleted" = 1 ] && [ "$certs_refused" = "$certs_before" ] \
+if [ "$other_node" = 1 ] && [ "$intruder" = 1 ] && [ "$audience" = 1 ] && [ "$expired" = 1 ] && [ "$deleted" = 1 ] \
+   && [ "$certs_refused" = "$certs_before" ] \
    && [ "$(refused_for 'runs on node-x, not on node-y')" -ge 1 ] && [ "$(refused_for 'intruder')" -ge 1 ] \
-   && [ "$(refused_for 'not accept the token')" -ge 2 ]; then
-  pass "kubernetes: service-account joins refused, each audited with its reason and no certificate issued: agent-x's token for node-y, another service account's, another audience's, a deleted pod's"
+   && [ "$(refused_for 'not accept the token')" -ge 3 ] && [ "$(refused_for 'Token has expired')" -ge 1 ] \
+   && [ "$(refused_for 'Token has been invalidated')" -ge 1 ]; then
+  pass "kubernetes: service-account joins refused, each audited with its reason and no certificate issued: agent-x's token for node-y, another service account's, another audience's, an expired one, a deleted pod's"
 else
-  fail "kubernetes: refusals: node-y with agent-x's token $other_node, intruder $intruder, audience $audience, deleted pod $deleted (1 = refused); certificates $certs_before -> $certs_refused; audit: $(grep join-refused "$TMP/controller/audit.log" | tail -3 | cut -c1-300)"
+  fail "kubernetes: refusals: node-y with agent-x's token $other_node, intruder $intruder, audience $audience, expired $expired, deleted pod $deleted (1 = refused); certificates $certs_before -> $certs_refused; audit: $(grep join-refused "$TMP/controller/audit.log" | tail -4 | cut -c1-300)"
 fi
 if join_as node-x "$own"; then
   pass "kubernetes: agent-x's projected token (audience weft, bound to its pod on node-x) joins node-x: TokenReview and the pod checked, no join token"
