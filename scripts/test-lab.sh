@@ -39,9 +39,7 @@ else
 fi
 rm -f "$UPLOG"
 kc() { lab_kubectl "$@"; }
-condition() {  # condition NODE -> "STATUS REASON" of NetworkUnavailable
-  lab_api GET "/api/v1/nodes/$1" | jq -r '.status.conditions[] | select(.type == "NetworkUnavailable") | "\(.status) \(.reason)"'
-}
+condition() { lab_node_condition "$@"; }
 network_ready() { [ "$(condition "$1")" = "False WeftReady" ]; }
 slowwait 30 network_ready node1 && slowwait 30 network_ready node2 && slowwait 30 network_ready node3 \
   && pass "lab: weft-controller set every Node's NetworkUnavailable=False (WeftReady) once its agent applied its state" \

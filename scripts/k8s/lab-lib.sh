@@ -270,6 +270,11 @@ lab_weft_agent() {
     --cni-routes 10.0.0.0/8,192.0.2.0/24 --bpf "$REPO/.build/bpf" --pin-root "$LAB/bpffs/n$n"
 }
 
+# lab_node_condition NODE: "STATUS REASON" of the Node's NetworkUnavailable condition.
+lab_node_condition() {
+  lab_api GET "/api/v1/nodes/$1" | jq -r '.status.conditions[] | select(.type == "NetworkUnavailable") | "\(.status) \(.reason)"'
+}
+
 lab_node_ready() {
   lab_api GET "/api/v1/nodes/node$1" 2>/dev/null | jq -e '.status.conditions[] | select(.type == "Ready" and .status == "True")' >/dev/null
 }
