@@ -18,6 +18,9 @@ public struct BPFObjectSpec: Hashable, Sendable {
     }
 
     /// Opens and loads the object (programs verified, maps created or reused from pins).
+    /// A pin whose map has another definition than the object's (an older layout) is
+    /// unpinned first, so the load creates the map anew instead of failing; programs still
+    /// attached keep the old map until they are replaced. `BPFObject.replacedPins` names them.
     public func load() throws -> BPFObject {
         try FileManager.default.createDirectory(atPath: pinRoot, withIntermediateDirectories: true)
         let handle: OpaquePointer? = withZeroedOptions(bpf_object_open_opts.self) { opts in
@@ -28,12 +31,35 @@ public struct BPFObjectSpec: Hashable, Sendable {
             }
         }
         guard let handle else { throw BPFError("open \(path)", errno: errno) }
+        let replaced = Self.unpinIncompatible(handle)
         let result = bpf_object__load(handle)
         if result != 0 {
             bpf_object__close(handle)
             throw BPFError("load \(path)", errno: result)
         }
-        return BPFObject(handle: handle, spec: self)
+        return BPFObject(handle: handle, spec: self, replacedPins: replaced)
+    }
+
+    /// Unpins every pinned map of the opened object whose pin holds a map of another type,
+    /// key or value size, size or flags (what libbpf would refuse to reuse); returns their names.
+    static func unpinIncompatible(_ handle: OpaquePointer) -> [String] {
+        var replaced: [String] = []
+        var map = bpf_object__next_map(handle, nil)
+        while let current = map {
+            defer { map = bpf_object__next_map(handle, current) }
+            guard let path = bpf_map__pin_path(current).map({ String(cString: $0) }) else { continue }
+            let fd = bpf_obj_get(path)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            var info = bpf_map_info()
+            var length = UInt32(MemoryLayout<bpf_map_info>.size)
+            guard bpf_obj_get_info_by_fd(fd, &info, &length) == 0 else { continue }
+            let same = info.type == bpf_map__type(current).rawValue && info.key_size == bpf_map__key_size(current)
+                && info.value_size == bpf_map__value_size(current) && info.max_entries == bpf_map__max_entries(current)
+                && info.map_flags == bpf_map__map_flags(current)
+            if !same && unlink(path) == 0 { replaced.append(String(cString: bpf_map__name(current))) }
+        }
+        return replaced
     }
 }
 
@@ -41,10 +67,13 @@ public struct BPFObjectSpec: Hashable, Sendable {
 public final class BPFObject: @unchecked Sendable {
     let handle: OpaquePointer
     public let spec: BPFObjectSpec
+    /// Maps whose old pins did not match this object's definition and were replaced.
+    public let replacedPins: [String]
 
-    init(handle: OpaquePointer, spec: BPFObjectSpec) {
+    init(handle: OpaquePointer, spec: BPFObjectSpec, replacedPins: [String] = []) {
         self.handle = handle
         self.spec = spec
+        self.replacedPins = replacedPins
     }
 
     deinit { bpf_object__close(handle) }

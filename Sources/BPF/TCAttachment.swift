@@ -3,22 +3,31 @@ import CBPF
 import Glibc
 #endif
 
-/// A tc classifier attached in direct-action mode to an interface's ingress (clsact) at one
-/// handle and priority, like `tc qdisc add dev X clsact; tc filter add dev X ingress pref P
-/// handle H bpf da …`. Attaching replaces a program already there only when the caller
-/// says it owns it (so a restarted agent swaps its own program in place, without a window
+/// A tc classifier attached in direct-action mode to one of an interface's clsact hooks
+/// (ingress or egress) at one handle and priority, like `tc qdisc add dev X clsact; tc
+/// filter add dev X ingress pref P handle H bpf da …`. Attaching replaces a program
+/// already there only when the caller says it owns it (so a restarted agent swaps its own program in place, without a window
 /// where none is attached, and never anyone else's); filters at other handles and
 /// priorities are never touched.
 ///
 /// libbpf talks rtnetlink in the calling thread's network namespace: call this inside
 /// `NetworkNamespace.run` for another namespace.
 public struct TCAttachment: Hashable, Sendable {
+    /// The clsact hook: packets arriving on the interface, or leaving through it.
+    public enum Hook: String, Hashable, Sendable, CustomStringConvertible {
+        case ingress, egress
+        public var description: String { rawValue }
+        var attachPoint: bpf_tc_attach_point { self == .ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS }
+    }
+
     public var ifindex: Int32
+    public var hook: Hook
     public var handle: UInt32
     public var priority: UInt32
 
-    public init(ifindex: Int32, handle: UInt32, priority: UInt32) {
+    public init(ifindex: Int32, hook: Hook = .ingress, handle: UInt32, priority: UInt32) {
         self.ifindex = ifindex
+        self.hook = hook
         self.handle = handle
         self.priority = priority
     }
@@ -28,8 +37,8 @@ public struct TCAttachment: Hashable, Sendable {
     /// there is replaced only when `owned(name)` says it is the caller's; otherwise this
     /// throws and leaves it attached.
     @discardableResult
-    public func attachIngress(programFD: Int32, replacingOnly owned: (String) -> Bool) throws -> Bool {
-        try withIngressHook { hook in
+    public func attach(programFD: Int32, replacingOnly owned: (String) -> Bool) throws -> Bool {
+        try withHook { hook in
             if let attached = attachedProgram(hook) {
                 let present = Self.info(of: attached.fd)
                 if present?.tag == Self.info(of: programFD)?.tag { return false }
@@ -48,18 +57,18 @@ public struct TCAttachment: Hashable, Sendable {
                 return bpf_tc_attach(hook, opts)
             }
             if attached == -EINVAL {
-                throw BPFError("attach tc ingress program on ifindex \(ifindex) at handle 0x\(String(handle, radix: 16)) priority \(priority) "
+                throw BPFError("attach tc \(self.hook) program on ifindex \(ifindex) at handle 0x\(String(handle, radix: 16)) priority \(priority) "
                                + "(a filter of another kind there? it is left alone)", errno: attached)
             }
-            if attached != 0 { throw BPFError("attach tc ingress program on ifindex \(ifindex)", errno: attached) }
+            if attached != 0 { throw BPFError("attach tc \(self.hook) program on ifindex \(ifindex)", errno: attached) }
             return true
         }
     }
 
     /// Detaches the program at this handle and priority (`tc filter del dev X ingress pref P
     /// handle H bpf`). Callers check it is theirs first.
-    public func detachIngress() throws {
-        let detached = withIngressHook { hook in
+    public func detach() throws {
+        let detached = withHook { hook in
             withZeroedOptions(bpf_tc_opts.self) { opts in
                 opts.pointee.sz = MemoryLayout<bpf_tc_opts>.stride
                 opts.pointee.handle = handle
@@ -67,22 +76,22 @@ public struct TCAttachment: Hashable, Sendable {
                 return bpf_tc_detach(hook, opts)
             }
         }
-        if detached != 0 { throw BPFError("detach tc ingress program on ifindex \(ifindex)", errno: detached) }
+        if detached != 0 { throw BPFError("detach tc \(self.hook) program on ifindex \(ifindex)", errno: detached) }
     }
 
-    /// The program attached at our handle and priority on ingress: (id, name), if any.
-    public func attachedIngressProgram() -> (id: UInt32, name: String)? {
-        withIngressHook { hook in
+    /// The program attached at our hook, handle and priority: (id, name), if any.
+    public func attachedProgram() -> (id: UInt32, name: String)? {
+        withHook { hook in
             guard let attached = attachedProgram(hook) else { return nil }
             return (attached.id, Self.info(of: attached.fd)?.name ?? "?")
         }
     }
 
-    private func withIngressHook<R>(_ body: (UnsafeMutablePointer<bpf_tc_hook>) throws -> R) rethrows -> R {
+    private func withHook<R>(_ body: (UnsafeMutablePointer<bpf_tc_hook>) throws -> R) rethrows -> R {
         try withZeroedOptions(bpf_tc_hook.self) { hook in
             hook.pointee.sz = MemoryLayout<bpf_tc_hook>.stride
             hook.pointee.ifindex = ifindex
-            hook.pointee.attach_point = BPF_TC_INGRESS
+            hook.pointee.attach_point = self.hook.attachPoint
             return try body(hook)
         }
     }
@@ -125,7 +134,7 @@ public struct PlaceTaken: Error, CustomStringConvertible, Sendable {
     public var programName: String
 
     public var description: String {
-        "tc ingress on ifindex \(attachment.ifindex): handle 0x\(String(attachment.handle, radix: 16)) priority \(attachment.priority) "
+        "tc \(attachment.hook) on ifindex \(attachment.ifindex): handle 0x\(String(attachment.handle, radix: 16)) priority \(attachment.priority) "
             + "holds program \(programName) (id \(programID)), which is not ours; refusing to replace it"
     }
 }
