@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
- * weft_maps.h: what Weft's two tc programs (weft_uplink.c, weft_overlay.c) share with
- * each other and with the agent's loader: map layouts, flag bits, verdict reasons.
+ * weft_maps.h: what Weft's tc programs (weft_uplink.c, weft_overlay.c, weft_track.c) share
+ * with each other and with the agent's loader: map layouts, flag bits, verdict reasons.
  * bpf/README.md documents the same layouts byte by byte; keep the two in step.
  *
- * Every map is declared here with LIBBPF_PIN_BY_NAME, so both objects declare all eight
- * maps: whichever object is loaded first creates and pins them, the second one finds the
+ * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all nine
+ * maps: whichever object is loaded first creates and pins them, the others find the
  * pins (same name, type, key/value size, max_entries, flags) and reuses them. One set of
  * maps per bpffs pin directory, i.e. per node.
  *
@@ -22,7 +22,7 @@
 #define WEFT_VXLAN_PORT_DEFAULT 4789 /* used when weft_config.vxlan_port_be is 0 */
 
 #define WEFT_CFG_ENFORCE_POLICY (1u << 0) /* clear: skip the weft_policy check on weft0 */
-#define WEFT_CFG_ALLOW_REPLIES  (1u << 1) /* stateless reply rule, see weft_overlay.c */
+#define WEFT_CFG_ALLOW_REPLIES  (1u << 1) /* replies of connections in weft_conntrack pass */
 
 struct weft_config {
 	__u16 vxlan_port_be; /* network byte order; 0 = 4789 */
@@ -71,7 +71,39 @@ struct weft_policy_key {
 	__u16 dport_be; /* network order; 0 = any port (and always 0 for ICMP) */
 };
 
-/* ---- weft_counters: PERCPU_ARRAY[WEFT_REASON_MAX], key __u32 reason ------------------- */
+/* ---- weft_conntrack: LRU_HASH, key struct weft_ct_key, value struct weft_ct_entry ------- */
+
+/* A connection as it left this node through the overlay (weft_track.c), in that
+ * direction: saddr is the local end. For ICMP echo the identifier stands in for a port:
+ * an echo request is {sport = id, dport = 0}, an echo reply {sport = 0, dport = id}, so
+ * that reversing the reply's tuple finds the request's entry. */
+struct weft_ct_key {
+	__u32 saddr_be;
+	__u32 daddr_be;
+	__u16 sport_be;
+	__u16 dport_be;
+	__u8 proto;    /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP */
+	__u8 pad[3];   /* must be zero */
+};
+
+#define WEFT_CT_REPLIED (1u << 0) /* a reply came back: TCP counts as established */
+#define WEFT_CT_FIN_OUT (1u << 1) /* TCP FIN sent by the local end */
+#define WEFT_CT_FIN_IN  (1u << 2) /* TCP FIN from the remote end */
+#define WEFT_CT_RST     (1u << 3) /* TCP RST either way */
+
+struct weft_ct_entry {
+	__u64 last_seen_ns; /* bpf_ktime_get_ns() of the last packet either way */
+	__u32 flags;        /* WEFT_CT_* */
+	__u32 pad;
+};
+
+/* Idle timeouts, in seconds (bpf/README.md, "Connection tracking"). */
+#define WEFT_CT_TCP_OPENING_S     60    /* SYN sent, nothing back yet */
+#define WEFT_CT_TCP_ESTABLISHED_S 21600 /* replied, not closing: 6 h, like Cilium's */
+#define WEFT_CT_TCP_CLOSING_S     10    /* RST seen, or FIN both ways */
+#define WEFT_CT_OTHER_S           60    /* UDP, ICMP echo */
+
+/* ---- weft_counters: PERCPU_ARRAY[WEFT_COUNTER_SLOTS], key __u32 reason ---------------- */
 
 enum weft_reason {
 	WEFT_PASS_UPLINK = 0,
@@ -83,8 +115,14 @@ enum weft_reason {
 	WEFT_DROP_POLICY = 6,
 	WEFT_DROP_UNKNOWN_SENDER = 7,
 	WEFT_DROP_MALFORMED = 8,
-	WEFT_REASON_MAX = 9,
+	WEFT_PASS_REPLY = 9,
+	WEFT_REASON_MAX = 10,
 };
+
+/* Slots in weft_counters: room for reasons to come, so a new reason does not change the
+ * map's definition (a pinned map with another max_entries cannot be reused). */
+#define WEFT_COUNTER_SLOTS 16
+_Static_assert(WEFT_REASON_MAX <= WEFT_COUNTER_SLOTS, "weft_counters has a slot per reason");
 
 struct weft_counter {
 	__u64 packets; /* skbs: GRO may have merged several wire packets into one */
@@ -100,6 +138,8 @@ _Static_assert(sizeof(struct weft_mac) == 8, "weft_mac layout");
 _Static_assert(sizeof(struct weft_lpm_v4) == 8, "weft_lpm_v4 layout");
 _Static_assert(sizeof(struct weft_policy_key) == 12, "weft_policy_key layout");
 _Static_assert(sizeof(struct weft_counter) == 16, "weft_counter layout");
+_Static_assert(sizeof(struct weft_ct_key) == 16, "weft_ct_key layout");
+_Static_assert(sizeof(struct weft_ct_entry) == 16, "weft_ct_entry layout");
 
 #ifdef __bpf__
 
@@ -164,9 +204,19 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_policy SEC(".maps");
 
+/* Preallocated LRU: when full, the least recently used connections are forgotten (their
+ * next reply is judged by policy alone). 65536 x (16 + 16 B + the kernel's ~50 B). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct weft_ct_key);
+	__type(value, struct weft_ct_entry);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_conntrack SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, WEFT_REASON_MAX);
+	__uint(max_entries, WEFT_COUNTER_SLOTS);
 	__type(key, __u32);
 	__type(value, struct weft_counter);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

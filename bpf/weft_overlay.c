@@ -28,10 +28,9 @@
  *     weft_policy has {src,dst,proto,dport}, {src,dst,proto,0} or {src,dst,0,0} = 1,
  *     for src the sender's identity or WEFT_IDENTITY_ANY
  *                                                          -> pass, WEFT_PASS_OVERLAY
- *     with WEFT_CFG_ALLOW_REPLIES: also a reply to an allowed flow, judged statelessly
- *     by the reversed tuple: TCP with ACK set and {dst,src,6,sport} allowed; UDP with
- *     {dst,src,17,sport} allowed; ICMP echo reply with {dst,src,1,0} allowed
- *                                                          -> pass, WEFT_PASS_OVERLAY
+ * 12. with WEFT_CFG_ALLOW_REPLIES: a reply of a live connection this node started
+ *     (weft_conntrack, written by weft_track.c on weft0 egress; TCP, UDP, ICMP echo)
+ *                                                          -> pass, WEFT_PASS_REPLY
  *     otherwise (also an L4 header too short for its ports) -> drop, WEFT_DROP_POLICY /
  *                                                            WEFT_DROP_MALFORMED
  */
@@ -39,22 +38,17 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
 #include "weft_maps.h"
-
-#define WEFT_IP_OFFSET 0x1fff /* fragment offset bits of iphdr.frag_off (host order) */
-#define WEFT_ICMP_ECHOREPLY 0
-#define WEFT_TCP_FLAG_ACK 0x10 /* in byte 13 of the TCP header */
+#include "weft_conntrack.h"
 
 static __always_inline int weft_verdict(struct __sk_buff *skb, __u32 reason)
 {
 	weft_count(skb, reason);
-	return reason == WEFT_PASS_OVERLAY ? TC_ACT_OK : TC_ACT_SHOT;
+	return reason == WEFT_PASS_OVERLAY || reason == WEFT_PASS_REPLY ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 static __always_inline __u32 weft_identity(__u32 addr_be)
@@ -100,12 +94,11 @@ int weft_overlay_ingress(struct __sk_buff *skb)
 	struct weft_config *cfg;
 	struct weft_lpm_v4 cidr;
 	struct weft_mac mac = {};
+	struct weft_flow flow;
 	struct ethhdr eth;
 	struct iphdr ip;
-	__u32 node, *owner, *by_mac, src_id, dst_id, l4, flags = 0;
-	__u16 sport = 0, dport = 0;
-	__u8 *quarantined, l4hdr[14]; /* enough for the TCP flags byte (13) */
-	int reply = 0;
+	__u32 node, *owner, *by_mac, src_id, dst_id, flags = 0;
+	__u8 *quarantined;
 
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
 		return weft_verdict(skb, WEFT_DROP_MALFORMED);
@@ -149,41 +142,19 @@ int weft_overlay_ingress(struct __sk_buff *skb)
 
 	if (!(flags & WEFT_CFG_ENFORCE_POLICY))
 		return weft_verdict(skb, WEFT_PASS_OVERLAY);
-	if (ip.frag_off & bpf_htons(WEFT_IP_OFFSET))
-		return weft_verdict(skb, WEFT_PASS_OVERLAY); /* non-first fragment */
-
-	l4 = ETH_HLEN + ip.ihl * 4; /* ihl covers IPv4 options */
-	switch (ip.protocol) {
-	case IPPROTO_TCP:
-		if (bpf_skb_load_bytes(skb, l4, l4hdr, 14) < 0)
-			return weft_verdict(skb, WEFT_DROP_MALFORMED);
-		__builtin_memcpy(&sport, &l4hdr[0], 2);
-		__builtin_memcpy(&dport, &l4hdr[2], 2);
-		reply = !!(l4hdr[13] & WEFT_TCP_FLAG_ACK);
-		break;
-	case IPPROTO_UDP:
-		if (bpf_skb_load_bytes(skb, l4, l4hdr, 4) < 0)
-			return weft_verdict(skb, WEFT_DROP_MALFORMED);
-		__builtin_memcpy(&sport, &l4hdr[0], 2);
-		__builtin_memcpy(&dport, &l4hdr[2], 2);
-		reply = 1;
-		break;
-	case IPPROTO_ICMP:
-		if (bpf_skb_load_bytes(skb, l4, l4hdr, 1) < 0)
-			return weft_verdict(skb, WEFT_DROP_MALFORMED);
-		reply = l4hdr[0] == WEFT_ICMP_ECHOREPLY;
-		break;
-	default:
-		break; /* dport 0: {proto, any port} or {any, any} */
+	switch (weft_flow_parse(skb, &ip, &flow)) {
+	case WEFT_PARSE_FRAGMENT:
+		return weft_verdict(skb, WEFT_PASS_OVERLAY);
+	case WEFT_PARSE_MALFORMED:
+		return weft_verdict(skb, WEFT_DROP_MALFORMED);
 	}
 
 	src_id = weft_identity(ip.saddr);
 	dst_id = weft_identity(ip.daddr);
-	if (weft_policy_allows(src_id, dst_id, ip.protocol, dport))
+	if (weft_policy_allows(src_id, dst_id, ip.protocol, flow.policy_port_be))
 		return weft_verdict(skb, WEFT_PASS_OVERLAY);
-	if ((flags & WEFT_CFG_ALLOW_REPLIES) && reply &&
-	    weft_policy_allows(dst_id, src_id, ip.protocol, sport))
-		return weft_verdict(skb, WEFT_PASS_OVERLAY);
+	if ((flags & WEFT_CFG_ALLOW_REPLIES) && flow.tracked && weft_ct_is_reply(&flow))
+		return weft_verdict(skb, WEFT_PASS_REPLY);
 	return weft_verdict(skb, WEFT_DROP_POLICY);
 }
 

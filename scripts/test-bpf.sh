@@ -1,6 +1,6 @@
 #!/bin/bash
 #
-# Kernel test of Weft's eBPF tc filters (bpf/weft_uplink.c, bpf/weft_overlay.c): VXLAN
+# Kernel test of Weft's eBPF tc filters (bpf/weft_uplink.c, weft_overlay.c, weft_track.c): VXLAN
 # overlay between network namespaces, filters on node B only, real traffic, verdicts
 # read back from the weft_counters map.
 #
@@ -37,7 +37,9 @@
 #      peer passes, ESP from a non-peer passes uncounted
 #   5. weft0: inner source outside the sending node's pod CIDR is dropped (SPOOFED_SOURCE)
 #   6. weft0: policy (exact, any-port, any-protocol, from-anyone entries; enforcement off), ARP always
-#      passes (also from an unknown sender: UNKNOWN_SENDER), stateless replies (flag bit 1)
+#      passes (also from an unknown sender: UNKNOWN_SENDER), replies (flag bit 1): those of
+#      connections B started pass (PASS_REPLY), reply-shaped packets of none, forgotten or
+#      expired ones are dropped (DROP_POLICY); ICMP errors about what B sent pass as related
 #   7. the counters read back via bpftool equal the sum of all drops and passes
 #   8. weft0 trusts skb->mark (a Weft SA's output-mark) over the VTEP MAC: simulated with
 #      a test-only tc program setting the mark on the uplink (bpf/test/weft_test_mark.c)
@@ -69,15 +71,17 @@ readonly ID_A=100 ID_A2=101 ID_B=200
 readonly MARK_TAG=0x57000000 MARK_MASK=0xff000000
 readonly CFG_ENFORCE=1 CFG_REPLIES=2
 readonly PEER_MUST_ENCRYPT=1 PEER_QUARANTINED=2
-readonly P_ICMP=1 P_UDP=17
+readonly P_ICMP=1 P_TCP=6 P_UDP=17
 # frame sizes at tc ingress (skb->len, from the Ethernet header): ping -s 56 is an 84-byte
 # IPv4 packet, 98 bytes as the inner frame on weft0, 98 + 50 (VXLAN/UDP/IPv4/Ethernet)
 # on the uplink; a 4-byte UDP payload is 46 inner / 96 outer; a 64-byte raw ESP packet 98
 # with 8 bytes of IPv4 options: UDP "weft" 54 inner / 104 outer; 8-byte UDP payload 58
 readonly PING_IN=98 PING_OUT=148 UDP_IN=46 UDP_OUT=96 ESP_OUT=98
 readonly UDPOPT_IN=54 UDPOPT_OUT=104 RAWOPT_OUT=58
+# reply-shaped packets made by hand: a bare TCP header (ACK) 54, an 8-byte ICMP echo reply 42
+readonly TCPACK_IN=54 ECHOREPLY_IN=42
 readonly REASONS=(PASS_UPLINK PASS_OVERLAY DROP_UNKNOWN_SOURCE DROP_QUARANTINED DROP_PLAINTEXT
-                  DROP_SPOOFED_SOURCE DROP_POLICY DROP_UNKNOWN_SENDER DROP_MALFORMED)
+                  DROP_SPOOFED_SOURCE DROP_POLICY DROP_UNKNOWN_SENDER DROP_MALFORMED PASS_REPLY)
 
 rc=0
 ns_a="" ns_b="" ns_m="" ns_sw="" bpffs="" pins=""
@@ -128,7 +132,7 @@ else
   [ "$brc" -eq 2 ] && skip "cannot build the BPF objects: $why"
   [ "$brc" -eq 0 ] || { echo "$why"; fail "scripts/build-bpf"; exit 1; }
 fi
-readonly UPLINK_O=$obj_dir/weft_uplink.o OVERLAY_O=$obj_dir/weft_overlay.o
+readonly UPLINK_O=$obj_dir/weft_uplink.o OVERLAY_O=$obj_dir/weft_overlay.o TRACK_O=$obj_dir/weft_track.o
 readonly MARK_O=$obj_dir/weft_test_mark.o
 
 # --- byte helpers for bpftool (this host is little-endian: x86_64) -----------------------
@@ -345,23 +349,29 @@ if ! out=$(tcb filter add dev weft0 ingress pref 10 bpf direct-action obj "$OVER
   fail "0 load weft_overlay.o on $(uname -r) (verifier log above)"
   exit 1
 fi
-prog_maps() { # dev: ids of the maps used by the bpf program attached there
+if ! out=$(tcb filter add dev weft0 egress pref 10 bpf direct-action obj "$TRACK_O" sec tc 2>&1); then
+  echo "$out" | tail -40
+  fail "0 load weft_track.o on $(uname -r) (verifier log above)"
+  exit 1
+fi
+prog_maps() { # dev [hook]: ids of the maps used by the bpf program attached there
   local id
-  id=$(tcb -j filter show dev "$1" ingress | jq -r '[.[] | .options.prog.id? // empty] | first')
+  id=$(tcb -j filter show dev "$1" "${2:-ingress}" | jq -r '[.[] | .options.prog.id? // empty] | first')
   bpftool -j prog show id "$id" | jq -r '.map_ids | sort | join(",")'
 }
 pinned_ids=$(for m in "$pins"/weft_*; do bpftool -j map show pinned "$m" | jq -r .id; done | sort -n | paste -sd,)
 up_maps=$(prog_maps eth0)
 ov_maps=$(prog_maps weft0)
+tr_maps=$(prog_maps weft0 egress)
 n_pins=$(find "$pins" -maxdepth 1 -name 'weft_*' | wc -l)
 shared=1
-for id in ${up_maps//,/ } ${ov_maps//,/ }; do
+for id in ${up_maps//,/ } ${ov_maps//,/ } ${tr_maps//,/ }; do
   [[ ",$pinned_ids," == *",$id,"* ]] || shared=0
 done
-if [ "$n_pins" -eq 8 ] && [ "$shared" = 1 ]; then
-  pass "0 both programs pass the verifier on $(uname -r) and use the same 8 pinned maps in $pins (uplink maps $up_maps, overlay maps $ov_maps)"
+if [ "$n_pins" -eq 9 ] && [ "$shared" = 1 ] && [ -n "$tr_maps" ]; then
+  pass "0 the three programs pass the verifier on $(uname -r) and use the same 9 pinned maps in $pins (uplink maps $up_maps, overlay maps $ov_maps, egress tracker maps $tr_maps)"
 else
-  fail "0 map sharing: $n_pins pins ($pinned_ids), uplink uses $up_maps, overlay uses $ov_maps"
+  fail "0 map sharing: $n_pins pins ($pinned_ids), uplink uses $up_maps, overlay uses $ov_maps, egress tracker uses $tr_maps"
 fi
 
 # --- maps ---------------------------------------------------------------------------------
@@ -547,26 +557,9 @@ vtep_mac "$A_MAC" 1
 ip netns exec "$ns_a" bridge fdb del 00:00:00:00:00:00 dev weft0 dst "$B_UL"
 ip -n "$ns_a" neigh replace 10.2.0.0 lladdr "$B_MAC" dev weft0 nud permanent
 
-# stateless replies (WEFT_CFG_ALLOW_REPLIES): policy allows B -> A ICMP only; A's echo
-# replies reach B's weft0 as 100 -> 200 ICMP type 0
-disallow $ID_A $ID_B $P_ICMP 0
-allow $ID_B $ID_A $P_ICMP 0
-begin
-r=$(st ping_none "$ns_b" "$B_POD" "$A_POD")
-verdict 6k "weft0: without ALLOW_REPLIES, A's echo replies to B (only B -> A allowed) are dropped" \
-  PASS_UPLINK=$N/$((N * PING_OUT)) DROP_POLICY=$N/$((N * PING_IN)) -- "ping-failed:$r"
-config $((CFG_ENFORCE | CFG_REPLIES))
-begin
-r=$(st ping_ok "$ns_b" "$B_POD" "$A_POD")
-verdict 6l "weft0: with ALLOW_REPLIES they pass (reverse tuple allowed)" \
-  PASS_UPLINK=$N/$((N * PING_OUT)) PASS_OVERLAY=$N/$((N * PING_IN)) -- "ping:$r"
-begin
-r=$(st ping_none "$ns_a" "$A_POD" "$B_POD")
-verdict 6m "weft0: ... but A's echo requests to B are not replies and stay dropped" \
-  PASS_UPLINK=$N/$((N * PING_OUT)) DROP_POLICY=$N/$((N * PING_IN)) -- "ping-failed:$r"
-config $CFG_ENFORCE
-disallow $ID_B $ID_A $P_ICMP 0
-allow $ID_A $ID_B $P_ICMP 0
+# replies, judged by connection tracking (6k-6q)
+# shellcheck source=scripts/bpf-tests/replies.sh
+. "$HERE/bpf-tests/replies.sh"
 
 # --- 8: sender from skb->mark (simulated output-mark) --------------------------------------------
 
