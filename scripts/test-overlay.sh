@@ -19,7 +19,8 @@
 # running across it loses nothing); removing a peer from a node's desired state removes
 # exactly that peer's objects and cuts only that path; an operator route on weft0 survives.
 # Then with the eBPF trust filters (weft-agent apply --bpf): node3's policy lets only pod
-# 1a's identity reach pod 3a; a pod on node2 spoofing a node1 address is dropped; node2,
+# 1a's identity reach pod 3a, and pod 3a's own pings get their replies back as tracked
+# connections; a pod on node2 spoofing a node1 address is dropped; node2,
 # quarantined in node3's state, is cut off from node3; a re-apply writes nothing; the
 # filters' counters show each drop. Encrypted: a peer sending plaintext VXLAN (its
 # outbound policy deleted) is dropped by the receiver's inbound policy. Last, `weft-agent run`: repair, reload, refusal of a
@@ -217,18 +218,35 @@ operators=$(operator_ids)
 ip netns exec "$(node 2)" env TC_BPF_MNT="$BPFFS" tc qdisc add dev uplink0 clsact 2>/dev/null
 ip netns exec "$(node 2)" env TC_BPF_MNT="$BPFFS" tc filter add dev uplink0 ingress pref 1 handle 1 bpf da obj .build/bpf/weft_uplink.o sec tc \
   || fail "overlay: cannot install a legacy Weft filter on node2"
+# node1 as an agent before connection tracking left its pins: weft_counters with 9 slots.
+# libbpf cannot reuse that pin; the loader must replace it (bpftool reads the new one).
+mkdir -p "$BPFFS/node1"
+bpftool map create "$BPFFS/node1/weft_counters" type percpu_array key 4 value 16 entries 9 name weft_counters \
+  || fail "overlay: cannot pin an old-layout weft_counters for node1"
 ids='"ipcache":[{"cidr":"10.244.1.10/32","identity":100},{"cidr":"10.244.1.11/32","identity":101},{"cidr":"10.244.2.10/32","identity":200},{"cidr":"10.244.2.11/32","identity":201},{"cidr":"10.244.3.10/32","identity":300},{"cidr":"10.244.3.11/32","identity":301}]'
 policy3="$ids,\"policy\":[{\"source\":100,\"destination\":300,\"proto\":\"icmp\",\"port\":0},{\"source\":200,\"destination\":300,\"proto\":\"icmp\",\"port\":0}],\"quarantined\":[]"
 out1=$(apply 1 0 "$ids,\"policy\":[],\"quarantined\":[]"); apply 2 0 "$ids,\"policy\":[],\"quarantined\":[]" >/dev/null
 legacy=$(ip netns exec "$(node 2)" tc -j filter show dev uplink0 ingress | jq -r '[.[] | select(.options.prog) | "\(.pref):\(.options.prog.name)"] | join(" ")')
 [ "$legacy" = "$((0x5746)):weft_uplink_ing" ] && pass "overlay: node2's Weft filter left at pref 1 handle 1 by an earlier agent was moved to Weft's place" \
   || fail "overlay: node2's uplink filters after the apply: $legacy"
+slots=$(bpftool -j map show pinned "$BPFFS/node1/weft_counters" | jq .max_entries)
+[ "$slots" = 16 ] && pass "overlay: node1's old-layout weft_counters pin (9 slots) was replaced by the current map (16 slots) at load" \
+  || fail "overlay: node1's weft_counters after the apply has $slots slots ($out1)"
 out3=$(apply 3 0 "$policy3")
 counter() { weft_counter "$BPFFS/node$1" "$2"; }  # counter NODE REASON
 if reach 1 a 10.244.3.10 && dropped_within "$(pod 1 b)" 10.244.3.10 10 counter 3 drop_policy && reach 2 a 10.244.3.10; then
   pass "overlay: node3's policy: identity 100 and 200 reach pod 3a, identity 101 is dropped and counted ($out3)"
 else
   fail "overlay: policy on node3 not enforced as written ($out1 / $out3)"
+fi
+# The other way: pod 3a pings pod 1b (identity 101, which node3's policy refuses inbound).
+# The requests leave through weft0, where weft_overlay_egress records them, so the echo
+# replies pass node3's filter as replies of a tracked connection, not by any policy rule.
+r0=$(counter 3 pass_reply)
+if reach 3 a 10.244.1.11 && [ "$(counter 3 pass_reply)" -ge $((r0 + 1)) ]; then
+  pass "overlay: pod 3a's pings to identity 101 get their replies through node3's filter as tracked (pass_reply $r0 -> $(counter 3 pass_reply))"
+else
+  fail "overlay: replies to pod 3a's own pings: pass_reply $r0 -> $(counter 3 pass_reply)"
 fi
 ip -n "$(pod 2 a)" addr add 10.244.1.50/32 dev eth0
 s0=$(counter 3 drop_spoofed_source)
@@ -270,9 +288,9 @@ else
   fail "overlay: weftctl diff with the pinned maps: '$same' / $(tr '\n' ' ' <<<"$lifted")"
 fi
 view=$("$WEFTCTL" -n "$(node 3)" -j bpf pin-root "$BPFFS/node3" 2>&1)
-if echo "$view" | jq -e --argjson p "$policy" '(.attached | map(.dev + ":" + .name) | sort) == ["uplink0:weft_uplink_ing", "weft0:weft_overlay_in"]
+if echo "$view" | jq -e --argjson p "$policy" '(.attached | map(.dev + ":" + .direction + ":" + .name) | sort) == ["uplink0:ingress:weft_uplink_ing", "weft0:egress:weft_overlay_eg", "weft0:ingress:weft_overlay_in"]
     and .counters.drop_policy.packets == $p and .maps.weft_policy == 2 and .maps.weft_quarantine == 1' >/dev/null 2>&1; then
-  pass "overlay: weftctl bpf shows both filters attached, the map sizes and the counters bpftool reads"
+  pass "overlay: weftctl bpf shows the three filters attached (uplink ingress, weft0 ingress and egress), the map sizes and the counters bpftool reads"
 else
   fail "overlay: weftctl bpf: $view"
 fi

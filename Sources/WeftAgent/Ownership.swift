@@ -15,7 +15,7 @@ import Netlink
 /// | XFRM state | reqid in 0x57000000–0x57ffffff (0x57000000 + peer index) |
 /// | XFRM policy | a template with such a reqid; priority 0x5700 |
 /// | SA output mark | 0x57000000 + peer index under mask 0xff000000 (what the filters read) |
-/// | tc filter | clsact ingress, handle 0x5746 priority 0x5746 ("WF"), a program named as Weft's |
+/// | tc filter | clsact ingress or egress, handle 0x5746 priority 0x5746 ("WF"), a program named as Weft's (`TrustProgram`) |
 /// | BPF maps | pinned under `/sys/fs/bpf/weft` (`--pin-root`), names `weft_*` |
 /// | pod veth (node end) | name `weft` + 11 hex digits of the attachment's hash (`PodInterfaces.hostName`) |
 /// | pod route, pod neighbour | on a pod veth; the route protocol 0x57, scope link, no nexthop |
@@ -81,7 +81,7 @@ public enum Ownership {
     public static let legacyTC = (handle: UInt32(1), priority: UInt32(1))
 
     /// Weft's programs, by their function names in bpf/*.c.
-    public static let programs = ["weft_uplink_ingress", "weft_overlay_ingress"]
+    public static let programs = TrustProgram.all.map(\.function)
 
     /// Whether a program's kernel name (the function name cut to BPF_OBJ_NAME_LEN - 1 = 15
     /// bytes) is one of Weft's.

@@ -48,39 +48,50 @@ private func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeed
 private func be32(_ v: UInt32) -> [UInt8] { le32(v).reversed() }
 private func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
 
-/// The loaded trust filters: both programs, their shared pinned maps, and their tc
-/// attachments (uplink ingress, overlay device ingress).
+/// The loaded trust filters: every `TrustProgram`'s object, their shared pinned maps, and
+/// their tc attachments (uplink ingress, overlay device ingress and egress).
 public final class TrustFilters: @unchecked Sendable {
-    public let uplink: BPFObject
-    public let overlay: BPFObject
+    let objects: [(program: TrustProgram, object: BPFObject)]
+    /// Pinned maps an older Weft left with another definition, unpinned and created anew
+    /// at load (their contents start over): for the agent's log.
+    public let replacedPins: [String]
 
-    /// Loads `weft_uplink.o` and `weft_overlay.o` from `directory`, pinning (or reusing)
-    /// their maps under `pinRoot`.
+    /// Loads each program's object from `directory`, pinning (or reusing) their maps under
+    /// `pinRoot`.
     public init(objects directory: String, pinRoot: String) throws {
-        uplink = try BPFObjectSpec(path: "\(directory)/weft_uplink.o", pinRoot: pinRoot).load()
-        overlay = try BPFObjectSpec(path: "\(directory)/weft_overlay.o", pinRoot: pinRoot).load()
+        var objects: [(TrustProgram, BPFObject)] = [], replaced: [String] = []
+        for program in TrustProgram.all {
+            let loaded = try BPFObjectSpec(path: "\(directory)/\(program.object)", pinRoot: pinRoot).load()
+            objects.append((program, loaded))
+            replaced += loaded.replacedPins
+        }
+        self.objects = objects
+        replacedPins = replaced
     }
 
-    /// Attaches both programs inside `namespace` at Weft's tc handle and priority,
-    /// replacing Weft's older programs there in place and leaving identical ones alone,
-    /// and moves Weft programs an earlier agent left at the legacy place; returns the
-    /// number of attachments written. A filter that is not Weft's is never replaced or
-    /// deleted (one at Weft's own place is refused with the reason).
+    /// Every object declares every map (bpf/weft_maps.h), pinned once: any one reads them.
+    var maps: BPFObject { objects[0].object }
+
+    /// Attaches every program inside `namespace` at Weft's tc handle and priority on its
+    /// device's hook, replacing Weft's older programs there in place and leaving identical
+    /// ones alone, and moves Weft programs an earlier agent left at the legacy place;
+    /// returns the number of attachments written. A filter that is not Weft's is never
+    /// replaced or deleted (one at Weft's own place is refused with the reason).
     public func attach(uplinkIndex: Int32, overlayIndex: Int32, namespace: String?) throws -> Int {
-        let uplinkFD = try uplink.programFD(Ownership.programs[0]), overlayFD = try overlay.programFD(Ownership.programs[1])
+        let targets = try objects.map { program, object in
+            (program, try object.programFD(program.function), program.device == .uplink ? uplinkIndex : overlayIndex)
+        }
         let attach: @Sendable () throws -> Int = {
-            try Self.attach(uplinkFD, on: uplinkIndex) + Self.attach(overlayFD, on: overlayIndex)
+            try targets.reduce(0) { writes, target in writes + (try Self.attach(target.1, program: target.0, on: target.2)) }
         }
         if let namespace { return try NetworkNamespace.run(in: namespace, attach) }
         return try attach()
     }
 
-    private static func attach(_ programFD: Int32, on ifindex: Int32) throws -> Int {
-        let place = TCAttachment(ifindex: ifindex, handle: Ownership.tcHandle, priority: Ownership.tcPriority)
-        var writes = try place.attachIngress(programFD: programFD, replacingOnly: Ownership.isWeftProgram(kernelName:)) ? 1 : 0
-        let legacy = TCAttachment(ifindex: ifindex, handle: Ownership.legacyTC.handle, priority: Ownership.legacyTC.priority)
-        if let old = legacy.attachedIngressProgram(), Ownership.isWeftProgram(kernelName: old.name) {
-            try legacy.detachIngress()
+    private static func attach(_ programFD: Int32, program: TrustProgram, on ifindex: Int32) throws -> Int {
+        var writes = try program.place(ifindex: ifindex).attach(programFD: programFD, replacingOnly: Ownership.isWeftProgram(kernelName:)) ? 1 : 0
+        if let legacy = program.legacyPlace(ifindex: ifindex), let old = legacy.attachedProgram(), Ownership.isWeftProgram(kernelName: old.name) {
+            try legacy.detach()
             writes += 1
         }
         return writes
@@ -89,8 +100,8 @@ public final class TrustFilters: @unchecked Sendable {
     /// Makes every trust map hold exactly `desired`; returns the number of map writes.
     public func sync(_ desired: TrustMapContents) throws -> Int {
         var writes = 0
-        try desired.edits(observed: { try overlay.map($0).entries() }) { name, edit in
-            let map = try overlay.map(name)
+        try desired.edits(observed: { try maps.map($0).entries() }) { name, edit in
+            let map = try maps.map(name)
             switch edit {
             case .add(let key, let value), .update(let key, _, let value): try map.update(key: key, value: value)
             case .delete(let key, _): try map.delete(key: key)
@@ -101,11 +112,11 @@ public final class TrustFilters: @unchecked Sendable {
     }
 
     public static let reasons = ["pass_uplink", "pass_overlay", "drop_unknown_source", "drop_quarantined", "drop_plaintext",
-                                 "drop_spoofed_source", "drop_policy", "drop_unknown_sender", "drop_malformed"]
+                                 "drop_spoofed_source", "drop_policy", "drop_unknown_sender", "drop_malformed", "pass_reply"]
 
     /// Per-verdict counters summed over CPUs: reason → (packets, bytes).
     public func counters() throws -> [(reason: String, packets: UInt64, bytes: UInt64)] {
-        try Self.counters(in: try overlay.map("weft_counters"))
+        try Self.counters(in: try maps.map("weft_counters"))
     }
 
     /// Reads `weft_counters` (`struct weft_counter { u64 packets; u64 bytes; }` per CPU).

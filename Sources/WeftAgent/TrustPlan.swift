@@ -22,30 +22,32 @@ extension TrustMapContents {
 /// the maps pinned under `pinRoot` (none pinned yet: every entry is an addition), and the
 /// tc filters it would attach at Weft's place or move from the legacy one. Reads only.
 public enum TrustPlan {
-    public static func changes(_ state: DesiredNodeState, pinRoot: String, devices: [(name: String, index: Int32?, program: String)],
+    /// `devices`: the uplink's and the overlay device's names and indexes (nil: not there yet).
+    public static func changes(_ state: DesiredNodeState, pinRoot: String, devices: [TrustProgram.Device: (name: String, index: Int32?)],
                                namespace: String?) throws -> (changes: [Change], refused: [RefusedChange]) {
         var changes: [Change] = []
         try TrustMapContents(state).edits(observed: { try pinnedEntries("\(pinRoot)/\($0)") }) { name, edit in
             changes.append(change(map: name, edit))
         }
-        let query: @Sendable () -> [(String, String, (id: UInt32, name: String)?, (id: UInt32, name: String)?)] = {
-            devices.map { device in
-                guard let index = device.index else { return (device.name, device.program, nil, nil) }
-                let place = TCAttachment(ifindex: index, handle: Ownership.tcHandle, priority: Ownership.tcPriority)
-                let legacy = TCAttachment(ifindex: index, handle: Ownership.legacyTC.handle, priority: Ownership.legacyTC.priority)
-                return (device.name, device.program, place.attachedIngressProgram(), legacy.attachedIngressProgram())
+        typealias Attached = (id: UInt32, name: String)
+        let targets = TrustProgram.all.map { ($0, devices[$0.device]?.name ?? "?", devices[$0.device]?.index) }
+        let query: @Sendable () -> [(TrustProgram, String, Attached?, Attached?)] = {
+            targets.map { program, dev, index in
+                guard let index else { return (program, dev, nil, nil) }
+                return (program, dev, program.place(ifindex: index).attachedProgram(), program.legacyPlace(ifindex: index)?.attachedProgram())
             }
         }
         var refused: [RefusedChange] = []
-        for (dev, program, present, legacy) in try namespace.map({ try NetworkNamespace.run(in: $0, query) }) ?? query() {
-            let attach = Change(.add, .tcFilter, "\(dev) ingress", detail: "\(program) pref \(Ownership.tcPriority) handle 0x\(String(Ownership.tcHandle, radix: 16))")
+        for (program, dev, present, legacy) in try namespace.map({ try NetworkNamespace.run(in: $0, query) }) ?? query() {
+            let attach = Change(.add, .tcFilter, "\(dev) \(program.hook)",
+                                detail: "\(program.function) pref \(Ownership.tcPriority) handle 0x\(String(Ownership.tcHandle, radix: 16))")
             if let present, !Ownership.isWeftProgram(kernelName: present.name) {
                 refused.append(RefusedChange(change: attach, reason: "Weft's place holds program \(present.name) (id \(present.id)), which is not Weft's"))
             } else if present == nil {
                 changes.append(attach)
             }
             if let legacy, Ownership.isWeftProgram(kernelName: legacy.name) {
-                changes.append(Change(.delete, .tcFilter, "\(dev) ingress", detail: "\(legacy.name) pref 1 handle 0x1 (an earlier agent's place)"))
+                changes.append(Change(.delete, .tcFilter, "\(dev) \(program.hook)", detail: "\(legacy.name) pref 1 handle 0x1 (an earlier agent's place)"))
             }
         }
         return (changes, refused)

@@ -54,6 +54,9 @@ public final class AgentDaemon: Sendable {
         self.metrics = metrics
         self.logger = logger
         let reconciler = try configuration.makeReconciler(privateKey: privateKey.key)
+        for name in reconciler.trust?.replacedPins ?? [] {
+            logger.notice("BPF: pinned map had an older definition; replaced by a new, empty one", metadata: ["map": "\(name)"])
+        }
         let wake = WakeSignal(), desired = DesiredStateBox(), expiries = ExpiryLog()
         // One thread per blocking job: the reconciles and the two event sockets.
         threads = NIOThreadPool(numberOfThreads: 3)

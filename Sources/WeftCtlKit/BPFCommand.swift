@@ -4,34 +4,38 @@ import Netlink
 import WeftAgent
 
 extension WeftCtl {
-    /// `weftctl bpf [pin-root DIR]`: which Weft filters are attached where (tc ingress at
-    /// Weft's handle and priority, 0x5746), how many entries each trust map holds, and the per-verdict
-    /// counters summed over CPUs.
+    /// `weftctl bpf [pin-root DIR]`: which Weft filters are attached where (tc ingress and
+    /// egress at Weft's handle and priority, 0x5746), how many entries each trust map and the
+    /// connection table hold, and the per-verdict counters summed over CPUs.
     func showBPF() throws {
         try invocation.allowOnly(["pin-root"])
         let root = try invocation.value(after: "pin-root") ?? Ownership.bpfPinRoot
         let links = try routeSocket().dump(Link.self)
         let indexes = links.map(\.index)
-        let query: @Sendable () -> [(Int32, UInt32, String)] = {
-            indexes.compactMap { index in TCAttachment(ifindex: index, handle: Ownership.tcHandle, priority: Ownership.tcPriority).attachedIngressProgram().map { (index, $0.id, $0.name) } }
+        let query: @Sendable () -> [(Int32, TCAttachment.Hook, UInt32, String)] = {
+            indexes.flatMap { index in
+                [TCAttachment.Hook.ingress, .egress].compactMap { hook in
+                    TCAttachment(ifindex: index, hook: hook, handle: Ownership.tcHandle, priority: Ownership.tcPriority).attachedProgram().map { (index, hook, $0.id, $0.name) }
+                }
+            }
         }
         let attached = try invocation.namespace.map { try NetworkNamespace.run(in: $0, query) } ?? query()
         let names = LinkNames(links)
         var maps: [(String, Int)] = []
-        for name in TrustMapContents.names {
+        for name in TrustMapContents.names + ["weft_conntrack"] {
             let map = try BPFMap.openPinned("\(root)/\(name)")
             maps.append((name, try map.keys().count))
         }
         let counters = try TrustFilters.counters(in: try BPFMap.openPinned("\(root)/weft_counters"))
         if invocation.json {
             write(JSON.object([
-                ("attached", .array(attached.map { .object([("dev", .string(names[$0.0] ?? "?")), ("direction", .string("ingress")), ("id", .unsigned(UInt64($0.1))), ("name", .string($0.2))]) })),
+                ("attached", .array(attached.map { .object([("dev", .string(names[$0.0] ?? "?")), ("direction", .string($0.1.rawValue)), ("id", .unsigned(UInt64($0.2))), ("name", .string($0.3))]) })),
                 ("maps", .object(maps.map { ($0.0, .unsigned(UInt64($0.1))) })),
                 ("counters", .object(counters.map { ($0.0, .object([("packets", .unsigned($0.1)), ("bytes", .unsigned($0.2))])) })),
             ]).rendered())
             return
         }
-        for (index, id, name) in attached { write("\(names[index] ?? "?") ingress: \(name) id \(id)") }
+        for (index, hook, id, name) in attached { write("\(names[index] ?? "?") \(hook): \(name) id \(id)") }
         write("maps: " + maps.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
         for (reason, packets, bytes) in counters { write("\(reason) packets \(packets) bytes \(bytes)") }
     }

@@ -24,9 +24,9 @@ extension WeftCtl {
         let socket = try routeSocket()
         var report = try Reconciler(socket: socket, xfrm: xfrm, privateKey: key).plan(state)
         if let pinRoot = try invocation.value(after: "--pin-root") {
-            let devices = [(state.node.uplink, Ownership.programs[0]), (state.node.device, Ownership.programs[1])].map { name, program in
-                (name: name, index: (try? socket.link(named: name))?.index, program: program)
-            }
+            let devices = Dictionary(uniqueKeysWithValues: [(TrustProgram.Device.uplink, state.node.uplink), (.overlay, state.node.device)].map { device, name in
+                (device, (name: name, index: (try? socket.link(named: name))?.index))
+            })
             let trust = try TrustPlan.changes(state, pinRoot: pinRoot, devices: devices, namespace: invocation.namespace)
             report.trustChanges = trust.changes
             report.refused += trust.refused

@@ -8,10 +8,10 @@ import WeftModel
 /// (`PolicyRule.anySource`), but only on a node that has a selected identity at all
 /// (elsewhere enforcement is off).
 ///
-/// The filter is stateless and judges a reply by its reversed tuple, so a node also needs
-/// the rules in which its selected identities are the *source*: (D, T, proto, port) for
-/// every T that D may reach. Without them the reply to D's own connection to T would
-/// meet no rule at D's node.
+/// Agents before 2026-12 judged a reply by its reversed tuple, so a node also gets the
+/// rules in which its selected identities are the *source*: (D, T, proto, port) for every
+/// T that D may reach. Today's filters let replies in by connection tracking and need none
+/// of them; they stay while such agents may still run (a rolling upgrade), then go.
 struct PolicyIndex {
     /// The policies isolating ingress, and per policy its grants.
     let policies: [CompiledPolicy]

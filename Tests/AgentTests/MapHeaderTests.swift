@@ -24,9 +24,20 @@ struct MapHeaderTests {
         #expect(TrustFilters.reasons == fromHeader)
     }
 
-    @Test("trust maps: every map the agent fills is declared in the header (weft_counters is the filters' own)")
+    @Test("trust maps: every map the agent fills is declared in the header (weft_conntrack and weft_counters are the filters' own)")
     func maps() {
         let fromHeader = Self.matches(#"^\} (weft_[a-z_]+) SEC\("\.maps"\);"#)
-        #expect(fromHeader.filter { $0 != "weft_counters" } == TrustMapContents.names)
+        #expect(fromHeader.filter { $0 != "weft_counters" && $0 != "weft_conntrack" } == TrustMapContents.names)
+        #expect(fromHeader.contains("weft_conntrack"))
+    }
+
+    @Test("programs: each TrustProgram's function is defined in its object's source")
+    func programs() throws {
+        let bpf = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("bpf")
+        for program in TrustProgram.all {
+            let source = try String(contentsOf: bpf.appendingPathComponent(program.object.replacingOccurrences(of: ".o", with: ".c")), encoding: .utf8)
+            #expect(source.contains("int \(program.function)(struct __sk_buff *skb)"), "\(program.function) in \(program.object)")
+        }
     }
 }
