@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
- * weft_maps.h: what Weft's tc programs (weft_uplink.c, weft_overlay.c, weft_track.c) share
- * with each other and with the agent's loader: map layouts, flag bits, verdict reasons.
+ * weft_maps.h: what Weft's tc programs (weft_uplink.c, weft_overlay.c, weft_track.c,
+ * weft_pod_out.c, weft_pod_in.c) share with each other and with the agent's loader: map
+ * layouts, flag bits, verdict reasons.
  * bpf/README.md documents the same layouts byte by byte; keep the two in step.
  *
- * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all nine
+ * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all ten
  * maps: whichever object is loaded first creates and pins them, the others find the
  * pins (same name, type, key/value size, max_entries, flags) and reuses them. One set of
  * maps per bpffs pin directory, i.e. per node.
@@ -62,6 +63,9 @@ struct weft_lpm_v4 {
 
 /* src_identity of a rule that admits every sender (known or not) to dst_identity */
 #define WEFT_IDENTITY_ANY 0xffffffffu
+/* the node itself: the agent maps the node's own addresses to it in weft_ipcache; the pods'
+ * filters always admit it (NetworkPolicy never isolates a pod from its node: probes) */
+#define WEFT_IDENTITY_HOST 0xfffffffeu
 
 struct weft_policy_key {
 	__u32 src_identity;
@@ -103,6 +107,16 @@ struct weft_ct_entry {
 #define WEFT_CT_TCP_CLOSING_S     10    /* RST seen, or FIN both ways */
 #define WEFT_CT_OTHER_S           60    /* UDP, ICMP echo */
 
+/* ---- weft_endpoints: HASH, key __u32 ifindex of a pod veth's node end ------------------ */
+
+#define WEFT_ENDPOINT_CHECK_MAC (1u << 0) /* mac is the pod end's: frames from others drop */
+
+struct weft_endpoint {
+	__u32 addr_be; /* the pod's address (network order): its only source */
+	__u8 mac[6];   /* the pod end's MAC */
+	__u16 flags;   /* WEFT_ENDPOINT_* */
+};
+
 /* ---- weft_counters: PERCPU_ARRAY[WEFT_COUNTER_SLOTS], key __u32 reason ---------------- */
 
 enum weft_reason {
@@ -116,7 +130,10 @@ enum weft_reason {
 	WEFT_DROP_UNKNOWN_SENDER = 7,
 	WEFT_DROP_MALFORMED = 8,
 	WEFT_PASS_REPLY = 9,
-	WEFT_REASON_MAX = 10,
+	WEFT_PASS_POD_OUT = 10,
+	WEFT_PASS_POD_IN = 11,
+	WEFT_DROP_UNSUPPORTED = 12, /* a pod's frame of a kind Weft carries for no pod (IPv6) */
+	WEFT_REASON_MAX = 13,
 };
 
 /* Slots in weft_counters: room for reasons to come, so a new reason does not change the
@@ -140,6 +157,7 @@ _Static_assert(sizeof(struct weft_policy_key) == 12, "weft_policy_key layout");
 _Static_assert(sizeof(struct weft_counter) == 16, "weft_counter layout");
 _Static_assert(sizeof(struct weft_ct_key) == 16, "weft_ct_key layout");
 _Static_assert(sizeof(struct weft_ct_entry) == 16, "weft_ct_entry layout");
+_Static_assert(sizeof(struct weft_endpoint) == 12, "weft_endpoint layout");
 
 #ifdef __bpf__
 
@@ -203,6 +221,14 @@ struct {
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct weft_endpoint);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_endpoints SEC(".maps");
 
 /* Preallocated LRU: when full, the least recently used connections are forgotten (their
  * next reply is judged by policy alone). 65536 x (16 + 16 B + the kernel's ~50 B). */

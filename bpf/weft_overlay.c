@@ -44,48 +44,12 @@
 
 #include "weft_maps.h"
 #include "weft_conntrack.h"
+#include "weft_policy.h"
 
 static __always_inline int weft_verdict(struct __sk_buff *skb, __u32 reason)
 {
 	weft_count(skb, reason);
 	return reason == WEFT_PASS_OVERLAY || reason == WEFT_PASS_REPLY ? TC_ACT_OK : TC_ACT_SHOT;
-}
-
-static __always_inline __u32 weft_identity(__u32 addr_be)
-{
-	struct weft_lpm_v4 key = { .prefixlen = 32, .addr_be = addr_be };
-	__u32 *id = bpf_map_lookup_elem(&weft_ipcache, &key);
-
-	return id ? *id : 0;
-}
-
-static __always_inline int weft_policy_lookup(__u32 src, __u32 dst, __u8 proto, __u16 port_be)
-{
-	struct weft_policy_key key = {
-		.src_identity = src, .dst_identity = dst, .proto = proto, .dport_be = port_be,
-	};
-	__u8 *allow = bpf_map_lookup_elem(&weft_policy, &key);
-
-	return allow && *allow == 1;
-}
-
-/* exact, then any port of this protocol, then any traffic between the identities */
-static __always_inline int weft_policy_allows_from(__u32 src, __u32 dst, __u8 proto, __u16 port_be)
-{
-	if (weft_policy_lookup(src, dst, proto, port_be))
-		return 1;
-	if (port_be && weft_policy_lookup(src, dst, proto, 0))
-		return 1;
-	return proto && weft_policy_lookup(src, dst, 0, 0);
-}
-
-/* the sender's own entries, then the same three from anyone: {ANY,dst,0,0} is the
- * planner's rule for a pod no policy selects, {ANY,dst,proto,port} a NetworkPolicy rule
- * without `from` that names ports */
-static __always_inline int weft_policy_allows(__u32 src, __u32 dst, __u8 proto, __u16 port_be)
-{
-	return weft_policy_allows_from(src, dst, proto, port_be) ||
-	       weft_policy_allows_from(WEFT_IDENTITY_ANY, dst, proto, port_be);
 }
 
 SEC("tc")
