@@ -37,6 +37,7 @@ public enum PodInterfaces {
 
     public struct Attached: Sendable {
         public var hostName: String
+        public var hostIndex: Int32
         public var hostMAC: MACAddress
         public var podMAC: MACAddress
     }
@@ -70,7 +71,16 @@ public enum PodInterfaces {
         let pod = try socket(request.netns, "pod")
         let podMAC = try configurePodEnd(request, hostMAC: host.address, on: pod)
         try configureHostEnd(host, request: request, podMAC: podMAC, on: node)
-        return Attached(hostName: name, hostMAC: host.address ?? MACAddress(0), podMAC: podMAC)
+        return Attached(hostName: name, hostIndex: host.index, hostMAC: host.address ?? MACAddress(0), podMAC: podMAC)
+    }
+
+    /// The node end's interface index, if it exists.
+    public static func hostIndex(of attachment: CNIAttachment, nodeNamespace: String?) throws(Failure) -> Int32? {
+        let node = try socket(nodeNamespace, "node")
+        do { return try node.link(named: hostName(for: attachment)).index } catch {
+            if error.errno == .noSuchDevice { return nil }
+            throw Failure(step: "read \(hostName(for: attachment))", reason: "\(error)")
+        }
     }
 
     /// Removes the node end (the pod end goes with it). A missing one is no error.

@@ -10,6 +10,8 @@ public struct TrustMapContents: Hashable, Sendable {
 
     static let enforcePolicy: UInt32 = 1 << 0, allowReplies: UInt32 = 1 << 1
     static let mustEncrypt: UInt32 = 1 << 0, quarantinedFlag: UInt32 = 1 << 1
+    /// `WEFT_IDENTITY_HOST`: the node's own addresses, which the pods' filters always admit.
+    public static let hostIdentity: UInt32 = 0xffff_fffe
     public static let names = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_quarantine", "weft_policy"]
 
     public init(_ state: DesiredNodeState) throws {
@@ -33,6 +35,12 @@ public struct TrustMapContents: Hashable, Sendable {
         for (i, entry) in state.ipcache.enumerated() {
             guard let prefix = IPPrefix(entry.cidr), case .v4(let address) = prefix.address else { throw DesiredStateError("ipcache[\(i)].cidr \"\(entry.cidr)\" is not an IPv4 prefix") }
             maps["weft_ipcache"]![le32(UInt32(prefix.length)) + be32(address)] = le32(entry.identity)
+        }
+        // The node itself (kubelet's probes come from one of these): after the controller's
+        // entries, so that no pod entry can claim a node address.
+        for address in [state.node.underlay, state.node.vtepAddress] {
+            guard case .v4(let v4)? = IPAddress(address) else { continue }
+            maps["weft_ipcache"]![le32(32) + be32(v4)] = le32(Self.hostIdentity)
         }
         for index in quarantined { maps["weft_quarantine"]![le32(index)] = [1] }
         for rule in state.policy {
@@ -78,7 +86,7 @@ public final class TrustFilters: @unchecked Sendable {
     /// returns the number of attachments written. A filter that is not Weft's is never
     /// replaced or deleted (one at Weft's own place is refused with the reason).
     public func attach(uplinkIndex: Int32, overlayIndex: Int32, namespace: String?) throws -> Int {
-        let targets = try objects.map { program, object in
+        let targets = try objects.filter { $0.program.device != .pod }.map { program, object in
             (program, try object.programFD(program.function), program.device == .uplink ? uplinkIndex : overlayIndex)
         }
         let attach: @Sendable () throws -> Int = {
@@ -88,7 +96,7 @@ public final class TrustFilters: @unchecked Sendable {
         return try attach()
     }
 
-    private static func attach(_ programFD: Int32, program: TrustProgram, on ifindex: Int32) throws -> Int {
+    static func attach(_ programFD: Int32, program: TrustProgram, on ifindex: Int32) throws -> Int {
         var writes = try program.place(ifindex: ifindex).attach(programFD: programFD, replacingOnly: Ownership.isWeftProgram(kernelName:)) ? 1 : 0
         if let legacy = program.legacyPlace(ifindex: ifindex), let old = legacy.attachedProgram(), Ownership.isWeftProgram(kernelName: old.name) {
             try legacy.detach()
@@ -112,7 +120,8 @@ public final class TrustFilters: @unchecked Sendable {
     }
 
     public static let reasons = ["pass_uplink", "pass_overlay", "drop_unknown_source", "drop_quarantined", "drop_plaintext",
-                                 "drop_spoofed_source", "drop_policy", "drop_unknown_sender", "drop_malformed", "pass_reply"]
+                                 "drop_spoofed_source", "drop_policy", "drop_unknown_sender", "drop_malformed", "pass_reply",
+                                 "pass_pod_out", "pass_pod_in", "drop_unsupported"]
 
     /// Per-verdict counters summed over CPUs: reason → (packets, bytes).
     public func counters() throws -> [(reason: String, packets: UInt64, bytes: UInt64)] {

@@ -30,7 +30,7 @@ public enum TrustPlan {
             changes.append(change(map: name, edit))
         }
         typealias Attached = (id: UInt32, name: String)
-        let targets = TrustProgram.all.map { ($0, devices[$0.device]?.name ?? "?", devices[$0.device]?.index) }
+        let targets = TrustProgram.node.map { ($0, devices[$0.device]?.name ?? "?", devices[$0.device]?.index) }
         let query: @Sendable () -> [(TrustProgram, String, Attached?, Attached?)] = {
             targets.map { program, dev, index in
                 guard let index else { return (program, dev, nil, nil) }

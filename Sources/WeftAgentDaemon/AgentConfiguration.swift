@@ -48,7 +48,7 @@ public struct AgentConfiguration: Sendable {
 
     public var source: Source
     public var namespace: String?
-    /// weft_uplink.o, weft_overlay.o and weft_track.o (scripts/build-bpf): with it the trust filters are
+    /// Weft's BPF objects (scripts/build-bpf; `TrustProgram.all`): with it the trust filters are
     /// attached and their maps (pinned under `pinRoot`) filled.
     public var bpfDirectory: String?
     public var pinRoot = Ownership.bpfPinRoot

@@ -56,6 +56,7 @@ extension CNIHandler {
                 try pool.releaseUnowned(address)
                 logger.info("CNI GC released an unreadable claim", metadata: ["address": "\(address)"])
             }
+            try syncPodFilters()
         } catch { failures.append("\(error)") }
         metrics.podAddresses.set(Double(pool.allocations.count))
         if !failures.isEmpty {

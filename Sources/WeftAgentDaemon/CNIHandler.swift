@@ -13,6 +13,8 @@ struct CNIHandler: Sendable {
     let desired: DesiredStateBox
     /// The node's network namespace (nil: the agent's own).
     let namespace: String?
+    /// The pods' filters to attach to each new veth; nil: none (no `--bpf`).
+    let trust: TrustFilters?
     let metrics: AgentMetrics
     let logger: Logger
 
@@ -79,6 +81,9 @@ struct CNIHandler: Sendable {
                                          mtu: request.config.mtu ?? node.mtu, routes: request.config.routes)
         do {
             let attached = try PodInterfaces.attach(spec, nodeNamespace: namespace)
+            // Before ADD returns: the pod sends and receives nothing its filters did not see.
+            try trust?.attachPod(PodEndpoint(hostIndex: attached.hostIndex, hostName: attached.hostName, address: address, mac: attached.podMAC),
+                                 namespace: namespace)
             metrics.podAddresses.set(Double(pool.allocations.count))
             return CNIResult(interfaces: [.init(name: attached.hostName, mac: attached.hostMAC),
                                           .init(name: attachment.interface, mac: attached.podMAC, sandbox: spec.netns)],
@@ -87,21 +92,34 @@ struct CNIHandler: Sendable {
         } catch {
             try? PodInterfaces.detach(attachment, nodeNamespace: namespace)
             if !held { _ = try? pool.release(attachment) }
-            throw CNIError(error.namespaceMissing ? CNIError.unknownContainer : CNIError.datapathFailure,
-                           "cannot attach \(attachment)", details: error.description)
+            let missing = (error as? PodInterfaces.Failure)?.namespaceMissing ?? false
+            throw CNIError(missing ? CNIError.unknownContainer : CNIError.datapathFailure, "cannot attach \(attachment)", details: "\(error)")
         }
     }
 
     /// Idempotent: a container never seen, a namespace already gone, a second DEL all succeed.
     private func del(_ request: CNIRequest) throws(CNIError) {
         let attachment = request.attachment!
-        do { try PodInterfaces.detach(attachment, nodeNamespace: namespace) } catch {
-            throw CNIError(CNIError.datapathFailure, "cannot remove \(attachment)'s interface", details: error.description)
+        do {
+            let index = try PodInterfaces.hostIndex(of: attachment, nodeNamespace: namespace)
+            try PodInterfaces.detach(attachment, nodeNamespace: namespace)
+            if let index { try trust?.forgetPod(hostIndex: index) }
+        } catch {
+            throw CNIError(CNIError.datapathFailure, "cannot remove \(attachment)'s interface", details: "\(error)")
         }
         do { try pool.release(attachment) } catch {
             throw CNIError(CNIError.ioFailure, "cannot release \(attachment)'s address", details: "\(error)")
         }
         metrics.podAddresses.set(Double(pool.allocations.count))
+    }
+
+    /// Attaches the pods' filters to every pod veth on the node and refills their entries
+    /// (an agent started with `--bpf` after pods were attached, or upgraded); forgets
+    /// entries of veths that are gone.
+    func syncPodFilters() throws {
+        guard let trust else { return }
+        let writes = try trust.syncPods(try PodInterfaces.endpoints(nodeNamespace: namespace), namespace: namespace)
+        if writes > 0 { logger.info("pod filters brought in line", metadata: ["writes": "\(writes)"]) }
     }
 
     private func log(_ request: CNIRequest, failure: CNIError?, seconds: Double) {

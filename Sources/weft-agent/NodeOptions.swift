@@ -13,7 +13,7 @@ struct NodeOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"), help: ArgumentHelp("What must survive the agent: the SA ledger; with --controller also keys, certificate and the last desired state.", valueName: "DIR"))
     var stateDirectory = "/var/lib/weft"
 
-    @Option(name: .customLong("bpf"), help: ArgumentHelp("Directory with weft_uplink.o, weft_overlay.o and weft_track.o (scripts/build-bpf): attach the trust filters and fill their maps.", valueName: "DIR"))
+    @Option(name: .customLong("bpf"), help: ArgumentHelp("Directory with Weft's BPF objects (scripts/build-bpf): attach the trust filters (node and pod veths) and fill their maps.", valueName: "DIR"))
     var bpf: String?
 
     @Option(name: .customLong("pin-root"), help: ArgumentHelp("bpffs directory the filters' maps are pinned under.", valueName: "DIR"))

@@ -145,7 +145,7 @@ struct TrustMapTests {
         state.peers[0].encrypt = true
         state.peers[0].outbound = SAPlan(spi: 1, epoch: 1)
         state.peers[0].inbound = SAPlan(spi: 2, epoch: 1)
-        state.ipcache = [IPCacheEntry(cidr: "10.244.1.10/32", identity: 200)]
+        state.ipcache = [IPCacheEntry(cidr: "10.244.1.10/32", identity: 200), IPCacheEntry(cidr: "192.0.2.1/32", identity: 7)]
         state.policy = [PolicyRule(source: 200, destination: 100, proto: "tcp", port: 80)]
         state.quarantined = [2]
         let maps = try TrustMapContents(state).maps
@@ -156,7 +156,9 @@ struct TrustMapTests {
         #expect(maps["weft_vtep_macs"] == [[0x02, 0x57, 0x46, 0, 0, 0x02, 0, 0]: [2, 0, 0, 0]])
         // struct weft_lpm_v4 { u32 prefixlen; be32 addr }
         #expect(maps["weft_pod_cidrs"] == [[24, 0, 0, 0, 10, 244, 1, 0]: [2, 0, 0, 0]])
-        #expect(maps["weft_ipcache"] == [[32, 0, 0, 0, 10, 244, 1, 10]: [200, 0, 0, 0]])
+        // the node's own addresses (underlay 192.0.2.1, VTEP 10.244.0.0) are WEFT_IDENTITY_HOST
+        #expect(maps["weft_ipcache"] == [[32, 0, 0, 0, 10, 244, 1, 10]: [200, 0, 0, 0], [32, 0, 0, 0, 192, 0, 2, 1]: [0xfe, 0xff, 0xff, 0xff],
+                                         [32, 0, 0, 0, 10, 244, 0, 0]: [0xfe, 0xff, 0xff, 0xff]])
         // struct weft_policy_key { u32 src; u32 dst; u8 proto; u8 pad; be16 dport }
         #expect(maps["weft_policy"] == [[200, 0, 0, 0, 100, 0, 0, 0, 6, 0, 0, 80]: [1]])
         #expect(maps["weft_quarantine"] == [[2, 0, 0, 0]: [1]])

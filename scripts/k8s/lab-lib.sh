@@ -49,7 +49,7 @@ lab_check_tools() {
   for b in weft-controller weft-agent weftctl weft-cni weft-probe; do [ -x "$BIN/$b" ] || missing+=("$BIN/$b"); done
   for c in etcd containerd runc ctr openssl curl jq python3 busybox; do command -v "$c" >/dev/null || missing+=("$c"); done
   [ -x /usr/lib/cni/loopback ] || missing+=(/usr/lib/cni/loopback)
-  [ -f "$REPO/.build/bpf/weft_overlay.o" ] || missing+=("$REPO/.build/bpf/weft_overlay.o (scripts/build-bpf)")
+  (cd "$REPO" && scripts/build-bpf --check >/dev/null) || missing+=("up-to-date eBPF objects in $REPO/.build/bpf (scripts/build-bpf)")
   [ ${#missing[@]} -eq 0 ] && return 0
   echo "lab: missing ${missing[*]} (scripts/k8s/build installs and builds Kubernetes; swift build builds Weft)" >&2
   return 1
@@ -65,7 +65,7 @@ lab_build() {
     lab_log "building Kubernetes v1.20.2 and installing containerd, runc, etcd (first run; cached in ${K8S_BIN%/bin})"
     scripts/k8s/build >/dev/null || return 1
   fi
-  [ -f "$REPO/.build/bpf/weft_overlay.o" ] || { lab_log "building the eBPF objects"; scripts/build-bpf >/dev/null || return 1; }
+  (cd "$REPO" && scripts/build-bpf --check >/dev/null) || { lab_log "building the eBPF objects"; (cd "$REPO" && scripts/build-bpf >/dev/null) || return 1; }
   for b in weft-controller weft-agent weftctl weft-cni weft-probe; do
     [ -x "$BIN/$b" ] && continue
     lab_log "building Weft (swift build; minutes the first time)"
