@@ -55,6 +55,14 @@ cni_conf() {
   echo "{\"cniVersion\":\"$2\",\"name\":\"weft\",\"type\":\"weft-cni\",\"socket\":\"$1\",\"routes\":[\"10.0.0.0/8\",\"192.0.2.0/24\"]${3:+,$3}}"
 }
 
+# cni_call SOCKET PLUGIN COMMAND CONTAINER NETNS [VERSION [EXTRA]]: weft-cni (PLUGIN) run as
+# a runtime runs it, for CONTAINER's eth0 in netns NETNS (a name under /var/run/netns)
+cni_call() {
+  local netns=${5:+/var/run/netns/$5}
+  cni_conf "$1" "${6:-1.0.0}" "${7:-}" | env CNI_COMMAND="$3" CNI_CONTAINERID="$4" CNI_NETNS="$netns" CNI_IFNAME=eth0 \
+    CNI_ARGS="K8S_POD_NAMESPACE=test;K8S_POD_NAME=$4" CNI_PATH=/opt/cni/bin "$2"
+}
+
 # kselftest's exit codes: 0 every test passed, 1 a test failed, 4 skipped (with a SKIP line).
 KSFT_PASS=0 KSFT_FAIL=1 KSFT_SKIP=4
 

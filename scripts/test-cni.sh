@@ -59,11 +59,7 @@ stop_agent() { kill "$agent"; wait "$agent" 2>/dev/null; agent=""; }
 
 conf() { cni_conf "$SOCK" "$@"; }  # conf VERSION [EXTRA_JSON_FIELDS]
 # cni COMMAND CONTAINER NETNS [VERSION [EXTRA]] -> weft-cni's stdout; exit status as weft-cni's
-cni() {
-  local netns=${3:+/var/run/netns/$3}
-  conf "${4:-1.0.0}" "${5:-}" | env CNI_COMMAND="$1" CNI_CONTAINERID="$2" CNI_NETNS="$netns" CNI_IFNAME=eth0 \
-    CNI_ARGS="K8S_POD_NAMESPACE=test;K8S_POD_NAME=$2" CNI_PATH=/opt/cni/bin "$CNI"
-}
+cni() { cni_call "$SOCK" "$CNI" "$@"; }
 new_pod() { ip netns add "$1" && ip -n "$1" link set lo up && PODS+=("$1"); }
 allocations() { find "$STATE/ipam" -maxdepth 1 -name '10.*' 2>/dev/null | wc -l; }
 pod_veths() { ip -n "$N" -j link show | jq '[.[] | select(.ifname | test("^weft[0-9a-f]{11}$"))] | length'; }

@@ -16,6 +16,7 @@ rc=0
 # (pings, ip) starve the cooperative pool the async ones need.
 suite /dev/null "IntegrationTests (VM)" '' "$bundle" --testing-library swift-testing --no-parallel --filter IntegrationTests || rc=1
 suite /dev/null "test-overlay.sh (VM)" '' scripts/test-overlay.sh || rc=1
+suite /dev/null "test-pod-policy.sh (VM)" '' scripts/test-pod-policy.sh || rc=1
 suite /dev/null "test-controller.sh (VM)" '' scripts/test-controller.sh || rc=1
 suite /dev/null "demo --check (VM)" '' scripts/demo --no-build --check || rc=1
 suite /dev/null "test-bpf.sh (VM)" '' scripts/test-bpf.sh --no-build || rc=1

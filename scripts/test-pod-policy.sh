@@ -1,0 +1,166 @@
+#!/usr/bin/env bash
+# The pods' filters (bpf/weft_pod_out.c, weft_pod_in.c), attached by a real weft-agent at
+# weft-cni ADD to real pod veths, enforcing policy between pods of one node:
+#
+#   ns N: node1 (uplink0 192.0.2.1, weft0 10.244.1.0), weft-agent --bpf --cni-socket
+#     weftXXXXXXXXXXX  tc ingress weft_pod_out   <-- veth -->  ns Pa eth0 (identity 100)
+#                      tc egress  weft_pod_in
+#     weftYYYYYYYYYYY  (the same)                <-- veth -->  ns Pb eth0 (identity 200)
+#     weftZZZZZZZZZZZ  (the same)                <-- veth -->  ns Pc eth0 (identity 300)
+#
+# Revision 2 of the node's desired state: 100 -> 300 ICMP only; a and c are isolated, b is
+# selected by no policy ({ANY, 200}). Tests: ADD attaches both programs at Weft's place and
+# fills weft_endpoints with the pod's address and MAC (bpftool, ip -j); before the policy
+# every pod reaches every other; then a reaches c and c's replies reach a as tracked, b is
+# denied at c and c is denied at a (drop counters), the node reaches the isolated c (host
+# identity); a pod sending from an address or a MAC it was not given is dropped as spoofed;
+# DEL forgets the pod's entry; an agent restart restores a removed filter and entry.
+# Needs root. Exit 0 all passed, 1 failure, 4 skipped. PASS/FAIL/SKIP lines.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+require_root pod-policy
+AGENT=${WEFT_AGENT:-.build/debug/weft-agent}
+CNI=${WEFT_CNI:-.build/debug/weft-cni}
+require_built pod-policy "$AGENT" "$CNI"
+require_cmd pod-policy jq bpftool tc
+scripts/build-bpf --check >/dev/null 2>&1 || skip "pod-policy: .build/bpf objects missing or stale (scripts/build-bpf)"
+
+ID=$(printf '%04x' $RANDOM)
+SW=weft-sw-$ID N=weft-n1-$ID
+pod() { echo "weft-p$1-$ID"; }
+TMP=$(mktemp -d)
+SOCK=$TMP/cni.sock STATE=$TMP/state PIN=$TMP/bpffs/node1
+agent=""
+cleanup() {
+  [ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
+  for p in a b c; do ip netns del "$(pod $p)" 2>/dev/null; done
+  ip netns del "$N" 2>/dev/null
+  ip netns del "$SW" 2>/dev/null
+  umount "$TMP/bpffs" 2>/dev/null
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+underlay_switch "$SW"
+underlay_host "$SW" "$N" 1
+mkdir -p "$TMP/bpffs" && mount -t bpf bpf "$TMP/bpffs"
+cni_node_desired "$TMP/desired.json"
+PORT=$((20000 + RANDOM % 20000))
+start_agent() {
+  "$AGENT" run --desired "$TMP/desired.json" -n "$N" --resync 60 --metrics-port "$PORT" --state-dir "$STATE" \
+    --cni-socket "$SOCK" --bpf .build/bpf --pin-root "$PIN" 2>> "$TMP/agent.log" &
+  agent=$!
+}
+stop_agent() { kill "$agent"; wait "$agent" 2>/dev/null; agent=""; }
+counter() { weft_counter "$PIN" "$1"; }
+status_ok() { cni_conf "$SOCK" 1.1.0 | CNI_COMMAND=STATUS "$CNI" >/dev/null; }
+
+start_agent
+slowwait 30 status_ok || { fail "pod-policy: the agent never served weft-cni"; tail -20 "$TMP/agent.log"; exit 1; }
+
+declare -A ADDR HOST
+for p in a b c; do
+  ip netns add "$(pod $p)" && ip -n "$(pod $p)" link set lo up
+  out=$(cni_call "$SOCK" "$CNI" ADD "c$p" "$(pod $p)")
+  ADDR[$p]=$(jq -r '.ips[0].address' <<<"$out" 2>/dev/null | cut -d/ -f1)
+  HOST[$p]=$(jq -r '.interfaces[0].name' <<<"$out" 2>/dev/null)
+  [[ ${ADDR[$p]} == 10.244.1.* ]] || { fail "pod-policy: ADD $p: $out"; tail -5 "$TMP/agent.log"; exit 1; }
+done
+
+# --- ADD: both programs at Weft's place, the pod's entry -------------------------------
+prog() { tc -n "$N" -j filter show dev "$1" "$2" pref $((0x5746)) 2>/dev/null | jq -r '[.[] | .options.prog.name // empty] | first // "none"'; }
+le32_of() { printf '%02x %02x %02x %02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24)); }
+endpoint_of() {  # endpoint_of POD: weft_endpoints' value for the pod's node end, as hex
+  local index
+  index=$(ip -n "$N" -j link show dev "${HOST[$1]}" | jq -r '.[0].ifindex')
+  # shellcheck disable=SC2046 # the key: four bytes, little-endian
+  bpftool -j map lookup pinned "$PIN/weft_endpoints" key hex $(le32_of "$index") 2>/dev/null \
+    | jq -r '.value | map(ltrimstr("0x")) | join("")'
+}
+want_endpoint() {  # the value the pod should have: be32 address, eth0's MAC, flags 1 (check the MAC)
+  local mac
+  mac=$(ip -n "$(pod "$1")" -j link show dev eth0 | jq -r '.[0].address')
+  printf '%02x%02x%02x%02x%s0100' ${ADDR[$1]//./ } "${mac//:/}"
+}
+ok=0
+for p in a b c; do
+  [ "$(prog "${HOST[$p]}" ingress)" = weft_pod_out ] && [ "$(prog "${HOST[$p]}" egress)" = weft_pod_in ] \
+    && [ "$(endpoint_of $p)" = "$(want_endpoint $p)" ] || ok=1
+done
+[ "$ok" = 0 ] && pass "pod-policy: ADD attached weft_pod_out (ingress) and weft_pod_in (egress) at pref $((0x5746)) on each node end, and weft_endpoints holds each pod's address and MAC (a: $(endpoint_of a))" \
+  || fail "pod-policy: filters/entries: a $(prog "${HOST[a]}" ingress)/$(prog "${HOST[a]}" egress) $(endpoint_of a) want $(want_endpoint a)"
+
+# --- no policy yet: enforcement off ----------------------------------------------------------
+i0=$(counter pass_pod_in)
+reach_within "$(pod b)" "${ADDR[c]}" 10 && reach_within "$(pod c)" "${ADDR[a]}" 10 && [ "$(counter pass_pod_in)" -gt "$i0" ] \
+  && pass "pod-policy: without policy b reaches c and c reaches a through the pods' filters (pass_pod_in $i0 -> $(counter pass_pod_in))" \
+  || fail "pod-policy: without policy: b->c / c->a"
+u0=$(counter drop_unsupported)
+ip netns exec "$(pod a)" ping -6 -c 2 -W 1 -q ff02::1%eth0 >/dev/null 2>&1
+[ "$(counter drop_unsupported)" -ge $((u0 + 2)) ] \
+  && pass "pod-policy: a pod's IPv6 (Weft gives pods none) is dropped on its veth as drop_unsupported, not as spoofed" \
+  || fail "pod-policy: a's IPv6: drop_unsupported $u0 -> $(counter drop_unsupported)"
+
+# --- revision 2: the policy --------------------------------------------------------------------
+ipcache="{\"cidr\":\"${ADDR[a]}/32\",\"identity\":100},{\"cidr\":\"${ADDR[b]}/32\",\"identity\":200},{\"cidr\":\"${ADDR[c]}/32\",\"identity\":300}"
+rules='{"source":100,"destination":300,"proto":"icmp","port":0},{"source":4294967295,"destination":200,"proto":"any","port":0}'
+jq -c ".revision = 2 | .ipcache = [$ipcache] | .policy = [$rules]" "$TMP/desired.json" > "$TMP/desired.next" && mv "$TMP/desired.next" "$TMP/desired.json"
+policy_in() { [ "$(bpftool -j map dump pinned "$PIN/weft_policy" | jq length)" = 2 ]; }
+slowwait 30 policy_in || fail "pod-policy: the agent did not load revision 2's policy"
+
+r0=$(counter pass_reply)
+reach_within "$(pod a)" "${ADDR[c]}" 10 && [ "$(counter pass_reply)" -gt "$r0" ] \
+  && pass "pod-policy: a (100) reaches c (300, isolated, 100 -> 300 ICMP allowed) and c's echo replies reach isolated a as tracked (pass_reply $r0 -> $(counter pass_reply))" \
+  || fail "pod-policy: a -> c: pass_reply $r0 -> $(counter pass_reply)"
+dropped_within "$(pod b)" "${ADDR[c]}" 10 counter drop_policy \
+  && pass "pod-policy: b (200) -> c (300) on the same node is dropped by c's filter and counted (drop_policy $(counter drop_policy))" \
+  || fail "pod-policy: b -> c was not dropped by policy"
+dropped_within "$(pod c)" "${ADDR[a]}" 10 counter drop_policy \
+  && pass "pod-policy: c -> a (isolated, no rule from 300) is dropped and counted" \
+  || fail "pod-policy: c -> a was not dropped by policy"
+reach_within "$(pod c)" "${ADDR[b]}" 10 \
+  && pass "pod-policy: c -> b passes (b is selected by no policy: {ANY, 200})" || fail "pod-policy: c -> b"
+reach_within "$N" "${ADDR[c]}" 10 \
+  && pass "pod-policy: the node itself reaches isolated c (its addresses are WEFT_IDENTITY_HOST in weft_ipcache)" \
+  || fail "pod-policy: node -> c was dropped"
+
+# --- anti-spoofing -----------------------------------------------------------------------------
+ip -n "$(pod b)" addr add 10.244.1.99/32 dev eth0
+s0=$(counter drop_spoofed_source)
+ip netns exec "$(pod b)" ping -c 2 -W 1 -q -I 10.244.1.99 "${ADDR[a]}" >/dev/null 2>&1
+[ "$(counter drop_spoofed_source)" -ge $((s0 + 2)) ] \
+  && pass "pod-policy: b sending from 10.244.1.99 (not its address) is dropped on its own veth (drop_spoofed_source $s0 -> $(counter drop_spoofed_source))" \
+  || fail "pod-policy: b's spoofed source: drop_spoofed_source $s0 -> $(counter drop_spoofed_source)"
+ip -n "$(pod b)" addr del 10.244.1.99/32 dev eth0
+mac=$(ip -n "$(pod b)" -j link show dev eth0 | jq -r '.[0].address')
+ip -n "$(pod b)" link set eth0 address 02:00:00:00:57:99
+s0=$(counter drop_spoofed_source)
+ip netns exec "$(pod b)" ping -c 2 -W 1 -q "${ADDR[c]}" >/dev/null 2>&1
+ip -n "$(pod b)" link set eth0 address "$mac"
+# a new MAC flushes the pod's neighbours: put back its permanent gateway, as weft-cni made it
+ip -n "$(pod b)" neigh replace 169.254.1.1 lladdr "$(ip -n "$N" -j link show dev "${HOST[b]}" | jq -r '.[0].address')" dev eth0 nud permanent
+[ "$(counter drop_spoofed_source)" -ge $((s0 + 2)) ] && reach_within "$(pod b)" 10.244.1.0 10 \
+  && pass "pod-policy: b with another MAC is dropped as spoofed; with its own again it reaches the node" \
+  || fail "pod-policy: b's spoofed MAC: drop_spoofed_source $s0 -> $(counter drop_spoofed_source)"
+
+# --- DEL, restart ------------------------------------------------------------------------------
+cindex=$(ip -n "$N" -j link show dev "${HOST[c]}" | jq -r '.[0].ifindex')
+cni_call "$SOCK" "$CNI" DEL cc "$(pod c)" >/dev/null
+entries=$(bpftool -j map dump pinned "$PIN/weft_endpoints" | jq length)
+[ "$entries" = 2 ] && ! ip -n "$N" link show dev "${HOST[c]}" >/dev/null 2>&1 \
+  && pass "pod-policy: DEL removed c's veth (ifindex $cindex) and its weft_endpoints entry (2 left)" \
+  || fail "pod-policy: after DEL of c: $entries entries"
+stop_agent
+tc -n "$N" filter del dev "${HOST[a]}" egress pref $((0x5746))
+aindex=$(ip -n "$N" -j link show dev "${HOST[a]}" | jq -r '.[0].ifindex')
+# shellcheck disable=SC2046
+bpftool map delete pinned "$PIN/weft_endpoints" key hex $(le32_of "$aindex")
+start_agent
+restored() { [ "$(prog "${HOST[a]}" egress)" = weft_pod_in ] && [ "$(endpoint_of a)" = "$(want_endpoint a)" ]; }
+slowwait 30 restored && reach_within "$(pod a)" "${ADDR[b]}" 10 \
+  && pass "pod-policy: a restarted agent put back a's removed filter and entry (read from the kernel: the veth and its neighbour)" \
+  || fail "pod-policy: after restart: a's egress $(prog "${HOST[a]}" egress), entry $(endpoint_of a)"
+grep -q "pod filters brought in line" "$TMP/agent.log" || fail "pod-policy: the agent did not log the pod filter sync"
+
+exit "$ksft_rc"
