@@ -13,11 +13,13 @@ public struct DesiredStateDelta: Codable, Hashable, Sendable {
     public var removeIPCache: [String] = []
     /// Policy and quarantine are small and order-free: replaced whole when they change.
     public var policy: [PolicyRule]?
+    /// The whole egress policy when it changed; [] when it went away.
+    public var egressPolicy: [PolicyRule]?
     public var quarantined: [UInt32]?
 
     public var isEmpty: Bool {
         cluster == nil && node == nil && upsertPeers.isEmpty && removePeers.isEmpty && upsertIPCache.isEmpty
-            && removeIPCache.isEmpty && policy == nil && quarantined == nil
+            && removeIPCache.isEmpty && policy == nil && egressPolicy == nil && quarantined == nil
     }
 
     /// An empty delta from `fromRevision` to `revision` (sections are filled in by the caller).
@@ -40,6 +42,7 @@ public struct DesiredStateDelta: Codable, Hashable, Sendable {
         upsertIPCache = new.ipcache.filter { oldCache[$0.cidr] != $0.identity }
         removeIPCache = old.ipcache.map(\.cidr).filter { !newCidrs.contains($0) }
         if old.policy != new.policy { policy = new.policy }
+        if (old.egressPolicy ?? []) != (new.egressPolicy ?? []) { egressPolicy = new.egressPolicy ?? [] }
         if old.quarantined != new.quarantined { quarantined = new.quarantined }
     }
 
@@ -72,6 +75,7 @@ extension DesiredNodeState {
             state.ipcache = byCidr.values.sorted { Self.addressOrder($0.cidr) < Self.addressOrder($1.cidr) }
         }
         if let policy = delta.policy { state.policy = policy }
+        if let egress = delta.egressPolicy { state.egressPolicy = egress.isEmpty ? nil : egress }
         if let quarantined = delta.quarantined { state.quarantined = quarantined }
         return state
     }

@@ -7,7 +7,7 @@
 /// another major with an error naming both versions.
 public struct DesiredNodeState: Codable, Hashable, Sendable {
     public static let supportedMajor = 1
-    public static let currentVersion = "1.2"
+    public static let currentVersion = "1.3"
 
     public var version: String
     /// Increases with every change the controller makes; the agent acknowledges it.
@@ -19,11 +19,14 @@ public struct DesiredNodeState: Codable, Hashable, Sendable {
     public var ipcache: [IPCacheEntry]
     /// Compiled trust policy: allowed (source identity, destination identity, protocol, port).
     public var policy: [PolicyRule]
+    /// Compiled egress policy (1.3): what each local identity (`source`) may send to
+    /// (`destination`, or `PolicyRule.anySource` for anyone). nil or empty: egress not enforced.
+    public var egressPolicy: [PolicyRule]?
     /// Node indexes whose traffic every filter drops (revoked nodes).
     public var quarantined: [UInt32]
 
     public init(revision: UInt64, cluster: ClusterSettings, node: NodeSettings, peers: [Peer] = [],
-                ipcache: [IPCacheEntry] = [], policy: [PolicyRule] = [], quarantined: [UInt32] = []) {
+                ipcache: [IPCacheEntry] = [], policy: [PolicyRule] = [], egressPolicy: [PolicyRule]? = nil, quarantined: [UInt32] = []) {
         version = Self.currentVersion
         self.revision = revision
         self.cluster = cluster
@@ -31,6 +34,7 @@ public struct DesiredNodeState: Codable, Hashable, Sendable {
         self.peers = peers
         self.ipcache = ipcache
         self.policy = policy
+        self.egressPolicy = egressPolicy
         self.quarantined = quarantined
     }
 }
@@ -189,7 +193,8 @@ public struct IPCacheEntry: Codable, Hashable, Sendable {
 
 public struct PolicyRule: Codable, Hashable, Sendable {
     /// `source` value meaning "any sender, known or not": the rule a node carries for a
-    /// pod that no policy selects, on a node where policy is enforced.
+    /// pod that no policy selects, on a node where policy is enforced. In `egressPolicy`
+    /// the same value as `destination` means "any receiver".
     public static let anySource = UInt32.max
 
     public var source: UInt32

@@ -23,6 +23,9 @@ extension DesiredNodeState {
         for (i, rule) in policy.enumerated() where !["tcp", "udp", "icmp", "any"].contains(rule.proto) {
             problems.append("policy[\(i)].proto \"\(rule.proto)\" is not tcp, udp, icmp or any")
         }
+        for (i, rule) in (egressPolicy ?? []).enumerated() where !["tcp", "udp", "icmp", "any"].contains(rule.proto) {
+            problems.append("egressPolicy[\(i)].proto \"\(rule.proto)\" is not tcp, udp, icmp or any")
+        }
         if let limits = cluster.saLimits {
             if limits.hardPackets == 0 || limits.softPackets > limits.hardPackets {
                 problems.append("cluster.saLimits: softPackets \(limits.softPackets) must be <= hardPackets \(limits.hardPackets) > 0")
