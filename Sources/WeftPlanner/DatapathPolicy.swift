@@ -1,11 +1,11 @@
 import WeftModel
 
-/// What the overlay filter enforces of a compiled policy today: ingress, from pods (by
-/// identity) or from anyone, on any traffic or on TCP/UDP ports and ranges of up to
-/// `widestRange` ports. The rest (egress, ipBlock, named ports, SCTP, wider ranges) is
-/// named as an `UnenforcedPolicyPart` and reported: the controller logs it and counts it
-/// in a metric, `weftctl policy check` says so. Where a part is missing the datapath
-/// admits less than the policy, never more — except egress, which is not isolated at all.
+/// What the filters enforce of a compiled policy today, in one direction: ingress from pods
+/// (by identity) or from anyone, egress to pods or to anyone, on any traffic or on TCP/UDP
+/// ports and ranges of up to `widestRange` ports. The rest (ipBlock, named ports, SCTP,
+/// wider ranges) is named as an `UnenforcedPolicyPart` and reported: the controller logs it
+/// and counts it in a metric, `weftctl policy check` says so. Where a part is missing the
+/// datapath admits less than the policy, never more.
 struct DatapathGrant: Hashable, Sendable {
     struct PodPeer: Hashable, Sendable {
         var namespaces: CompiledPolicy.NamespaceMatch
@@ -18,29 +18,30 @@ struct DatapathGrant: Hashable, Sendable {
     }
 
     var peers: [PodPeer]
+    /// No `from` (ingress) or `to` (egress): every peer.
     var fromAnyone: Bool
     var ports: [Port]
 
     static let widestRange = 64
 
-    /// One grant per ingress rule, in rule order, and what could not be kept.
-    static func compile(_ policy: CompiledPolicy) -> (grants: [DatapathGrant], unenforced: [UnenforcedPolicyPart]) {
+    /// One grant per rule of `direction`, in rule order, and what could not be kept.
+    static func compile(_ policy: CompiledPolicy, _ direction: PolicyDirection) -> (grants: [DatapathGrant], unenforced: [UnenforcedPolicyPart]) {
         var unenforced: [UnenforcedPolicyPart] = []
         func note(_ at: String, _ what: String) { unenforced.append(UnenforcedPolicyPart(policy: policy.name, at: at, what: what)) }
-        if policy.directions.contains(.egress) { note("egress", "egress isolation is not enforced yet: the selected pods may send anywhere") }
-        guard policy.directions.contains(.ingress) else { return ([], unenforced) }
-        let grants = policy.ingress.enumerated().map { index, rule in
+        guard policy.directions.contains(direction) else { return ([], unenforced) }
+        let (key, peersKey) = direction == .ingress ? ("ingress", "from") : ("egress", "to")
+        let grants = policy.rules(direction).enumerated().map { index, rule in
             var grant = DatapathGrant(peers: [], fromAnyone: rule.peers.isEmpty, ports: [])
             for (k, peer) in rule.peers.enumerated() {
                 switch peer {
                 case .pods(let namespaces, let pods): grant.peers.append(PodPeer(namespaces: namespaces, pods: pods))
-                case .block(let cidr, _): note("ingress[\(index)].from[\(k)]", "ipBlock \(cidr) is not enforced yet: its addresses are denied")
+                case .block(let cidr, _): note("\(key)[\(index)].\(peersKey)[\(k)]", "ipBlock \(cidr) is not enforced yet: its addresses are denied")
                 case .nobody: break
                 }
             }
             if rule.ports.isEmpty { grant.ports = [Port(proto: "any", port: 0)] }
             for (k, port) in rule.ports.enumerated() {
-                let at = "ingress[\(index)].ports[\(k)]"
+                let at = "\(key)[\(index)].ports[\(k)]"
                 let proto: String
                 switch port.proto {
                 case .tcp: proto = "tcp"
@@ -77,7 +78,7 @@ struct DatapathGrant: Hashable, Sendable {
 /// A part of a policy the datapath does not enforce yet, with where it is and what that means.
 public struct UnenforcedPolicyPart: Hashable, Sendable, CustomStringConvertible {
     public var policy: String
-    /// "ingress[0].from[1]", "egress".
+    /// "ingress[0].from[1]", "egress[0].ports[0]".
     public var at: String
     public var what: String
     public var description: String { "\(policy) \(at): \(what)" }
@@ -87,6 +88,6 @@ extension UnenforcedPolicyPart {
     /// What the datapath leaves out of a spec's policies (as `Planner.unenforcedPolicy`,
     /// without planning): for the Kubernetes source's Events.
     public static func all(in spec: ClusterSpec) -> [UnenforcedPolicyPart] {
-        CompiledPolicy.all(in: spec).flatMap { DatapathGrant.compile($0).unenforced }
+        CompiledPolicy.all(in: spec).flatMap { policy in PolicyDirection.allCases.flatMap { DatapathGrant.compile(policy, $0).unenforced } }
     }
 }

@@ -29,6 +29,7 @@ extension Planner {
         /// (address << 32 | identity), sorted: 8 bytes per entry.
         var ipcache: [UInt64]
         var policy: [PolicyRule]
+        var egressPolicy: [PolicyRule]
 
         public init(_ state: DesiredNodeState) {
             revision = state.revision
@@ -36,6 +37,7 @@ extension Planner {
                 (IPv4(String(entry.cidr.prefix { $0 != "/" }))?.value).map { UInt64($0) << 32 | UInt64(entry.identity) }
             }.sorted()
             policy = state.policy
+            egressPolicy = state.egressPolicy ?? []
         }
     }
 
@@ -126,6 +128,11 @@ extension Planner {
         if rules != sent.policy {
             delta.policy = rules
             sent.policy = rules
+        }
+        let egressRules = egressRules(for: node)
+        if egressRules != sent.egressPolicy {
+            delta.egressPolicy = egressRules
+            sent.egressPolicy = egressRules
         }
     }
 }

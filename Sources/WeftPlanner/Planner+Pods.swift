@@ -14,7 +14,12 @@ extension Planner {
             // hosting what those policies select admits one more identity.
             identityKeys[identity] = key
             let admitting = policy.add(identity, key)
+            let destinationOf = egress.add(identity, key)
             if refreshNow {
+                // Nodes of what may send to it (a new destination in their egress rules).
+                for j in destinationOf {
+                    for sender in egress.selected[j] { refresh.formUnion(nodesByIdentity[sender] ?? []) }
+                }
                 // Nodes of what it may reach (a new source there) and of what may reach it
                 // (a new reply target there).
                 for j in admitting {
@@ -74,6 +79,7 @@ extension Planner {
             nodesByIdentity[identity] = nil
             refresh.formUnion(nodesBySource[identity] ?? [])
             policy.remove(identity)
+            egress.remove(identity)
             identityKeys[identity] = nil
         }
         refresh.forEach { refreshSources($0) }
@@ -83,7 +89,10 @@ extension Planner {
     /// node's digest: members of gained sources in, of lost ones out, rules rehashed.
     mutating func refreshSources(_ node: String) {
         var sources: Set<UInt32> = []
-        for identity in (localIdentities[node] ?? [:]).keys { policy.referenced(by: identity, into: &sources) }
+        for identity in (localIdentities[node] ?? [:]).keys {
+            policy.referenced(by: identity, into: &sources)
+            egress.referenced(by: identity, into: &sources)
+        }
         let old = nodeSources[node] ?? []
         touch(node)
         var digest = digests[node] ?? NodeDigest()

@@ -42,6 +42,8 @@ public struct Planner: Sendable {
     /// Identity → nodes hosting pods of it.
     var nodesByIdentity: [UInt32: Set<String>] = [:]
     var policy: PolicyIndex
+    /// The same for egress: which identities each policy isolates for egress and admits as destinations.
+    var egress: PolicyIndex
     /// Node → identities its rules name besides its own (sources, reply targets); and the
     /// inverse. Their pods are in the node's ipcache.
     var nodeSources: [String: Set<UInt32>] = [:]
@@ -67,6 +69,7 @@ public struct Planner: Sendable {
         self.rotation = rotation
         topology = try Topology(spec: spec, allocations: &self.allocations, credentials: credentials)
         policy = PolicyIndex(spec: spec)
+        egress = PolicyIndex(spec: spec, direction: .egress)
         // New identities are numbered in sorted order: the same spec, the same numbers.
         let keys = spec.pods.map(IdentityKey.init)
         for key in Set(keys).sorted() { _ = self.allocations.identity(for: key) }
@@ -96,6 +99,8 @@ public struct Planner: Sendable {
         var state = DesiredNodeState(revision: revisions[node] ?? 1, cluster: topology.clusterSettings, node: entry.settings,
                                      peers: topology.peers(of: entry, rotation: rotation), ipcache: ipcache(for: node),
                                      policy: rules(for: node), quarantined: topology.quarantined)
+        let egressRules = egressRules(for: node)
+        state.egressPolicy = egressRules.isEmpty ? nil : egressRules
         state.node.incarnation = credentials[node]?.incarnation
         return state
     }
@@ -108,6 +113,14 @@ public struct Planner: Sendable {
             if policy.isSelected(identity) { policy.reverseRules(from: identity, into: &rules) }
         }
         return rules.sorted { ($0.destination, $0.source, $0.proto, $0.port) < ($1.destination, $1.source, $1.proto, $1.port) }
+    }
+
+    /// What `node`'s pods may send: empty (not enforced) unless one of them is isolated for egress.
+    func egressRules(for node: String) -> [PolicyRule] {
+        guard let locals = localIdentities[node], locals.keys.contains(where: egress.isSelected) else { return [] }
+        var rules: Set<PolicyRule> = []
+        for identity in locals.keys { egress.rules(from: identity, into: &rules) }
+        return rules.sorted { ($0.source, $0.destination, $0.proto, $0.port) < ($1.source, $1.destination, $1.proto, $1.port) }
     }
 
     /// Local pods, and the pods of every other identity the node's rules name.
@@ -138,6 +151,7 @@ public struct Planner: Sendable {
     func rulesHash(_ node: String) -> Int {
         var hasher = Hasher()
         hasher.combine(rules(for: node))
+        hasher.combine(egressRules(for: node))
         return hasher.finalize()
     }
 
@@ -149,7 +163,7 @@ public struct Planner: Sendable {
 
 extension Planner {
     /// What the datapath leaves out of the spec's policies (reported, never silent).
-    public var unenforcedPolicy: [UnenforcedPolicyPart] { policy.unenforced }
+    public var unenforcedPolicy: [UnenforcedPolicyPart] { policy.unenforced + egress.unenforced }
 
     /// `weftctl policy check`'s judge over the current spec.
     public func policyEvaluator() -> PolicyEvaluator { PolicyEvaluator(spec: spec) }

@@ -12,8 +12,14 @@ import WeftModel
 /// rules in which its selected identities are the *source*: (D, T, proto, port) for every
 /// T that D may reach. Today's filters let replies in by connection tracking and need none
 /// of them; they stay while such agents may still run (a rolling upgrade), then go.
+///
+/// The same index serves egress (`direction: .egress`): there "selected" are the pods a
+/// policy isolates for egress and a grant's "sources" are the pods its `to` admits as
+/// destinations; a node's egress rules are (S, T, proto, port) for its selected S
+/// (`rules(from:)`), and (S, ANY, any, 0) for a local S no egress policy selects.
 struct PolicyIndex {
-    /// The policies isolating ingress, and per policy its grants.
+    let direction: PolicyDirection
+    /// The policies isolating `direction`, and per policy its grants.
     let policies: [CompiledPolicy]
     let grants: [[DatapathGrant]]
     /// What the datapath leaves out, for every policy of the spec.
@@ -34,12 +40,13 @@ struct PolicyIndex {
     private var selectorIndex: [String: [Int]] = [:], fromIndex: [String: [Int]] = [:]
     private var selectorAlways: [Int] = [], fromAlways: [Int] = []
 
-    init(spec: ClusterSpec) {
+    init(spec: ClusterSpec, direction: PolicyDirection = .ingress) {
+        self.direction = direction
         var policies: [CompiledPolicy] = [], grants: [[DatapathGrant]] = [], unenforced: [UnenforcedPolicyPart] = []
         for policy in CompiledPolicy.all(in: spec) {
-            let compiled = DatapathGrant.compile(policy)
+            let compiled = DatapathGrant.compile(policy, direction)
             unenforced += compiled.unenforced
-            guard policy.directions.contains(.ingress) else { continue }
+            guard policy.directions.contains(direction) else { continue }
             policies.append(policy)
             grants.append(compiled.grants)
         }
@@ -129,6 +136,24 @@ struct PolicyIndex {
         }
     }
 
+    /// Egress: the rules letting local `identity` send (the index built for `.egress`).
+    func rules(from identity: UInt32, into rules: inout Set<PolicyRule>) {
+        guard let selecting = selectedBy[identity] else {
+            rules.insert(PolicyRule(source: identity, destination: PolicyRule.anySource, proto: "any", port: 0))
+            return
+        }
+        for j in selecting {
+            for (g, grant) in grants[j].enumerated() {
+                for port in grant.ports {
+                    if grant.fromAnyone { rules.insert(PolicyRule(source: identity, destination: PolicyRule.anySource, proto: port.proto, port: port.port)) }
+                    for target in grantSources[j][g] {
+                        rules.insert(PolicyRule(source: identity, destination: target, proto: port.proto, port: port.port))
+                    }
+                }
+            }
+        }
+    }
+
     /// The rules in which `identity` is the source: what the reply check needs.
     func reverseRules(from identity: UInt32, into rules: inout Set<PolicyRule>) {
         for j in admittedBy[identity] ?? [] {
@@ -141,10 +166,11 @@ struct PolicyIndex {
     }
 
     /// The identities a node hosting selected `identity` must resolve (for the ipcache):
-    /// its admitted sources, and the targets it may reach (for replies).
+    /// its admitted sources (egress: its admitted destinations), and for ingress the targets
+    /// it may reach (for the reverse rules).
     func referenced(by identity: UInt32, into set: inout Set<UInt32>) {
         for j in selectedBy[identity] ?? [] { set.formUnion(sources[j]) }
-        guard selectedBy[identity] != nil else { return }
+        guard direction == .ingress, selectedBy[identity] != nil else { return }
         for j in admittedBy[identity] ?? [] { set.formUnion(selected[j]) }
     }
 }

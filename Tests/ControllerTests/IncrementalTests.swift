@@ -15,7 +15,7 @@ struct Generator {
 struct IncrementalTests {
     static let labels = ["web", "db", "client", "cache", "batch"]
 
-    /// A 6-node cluster with random pods and policies between random label pairs.
+    /// A 6-node cluster with random pods and policies between random label pairs (ingress, and one egress).
     static func spec(_ g: inout Generator) -> ClusterSpec {
         let nodes = (1...6).map { NodeSpec(name: "node\($0)", underlay: "192.0.2.\($0)", podCIDR: "10.244.\($0).0/24") }
         var pods: [PodSpec] = []
@@ -28,8 +28,14 @@ struct IncrementalTests {
             PolicySpec(name: "p\(p)", selector: ["app": labels[g.next(labels.count)]],
                        from: [PeerSelector(labels: ["app": labels[g.next(labels.count)]])], proto: ["tcp", "udp", "any"][p], port: p < 2 ? 80 : 0)
         }
+        // One egress policy too, so egress rules and their destinations' ipcache entries
+        // are kept current by the same pod changes.
+        let egress = NetworkPolicy(metadata: ObjectReference(name: "egress"), spec: NetworkPolicySpec(
+            podSelector: LabelSelector(matchLabels: ["app": labels[g.next(labels.count)]]),
+            egress: [NetworkPolicyEgressRule(to: [NetworkPolicyPeer(podSelector: LabelSelector(matchLabels: ["app": labels[g.next(labels.count)]]))],
+                                             ports: [NetworkPolicyPort(.tcp, .number(5432))])]))
         return ClusterSpec(cluster: ClusterIdentity(name: "prop", id: "prop"), encryption: EncryptionSettings(enabled: false),
-                           nodes: nodes, pods: pods, policies: policies)
+                           nodes: nodes, pods: pods, policies: policies, networkPolicies: [egress])
     }
 
     /// One random pod change: add, delete, relabel, or move to another node.

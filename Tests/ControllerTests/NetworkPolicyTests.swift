@@ -219,7 +219,6 @@ struct NetworkPolicyTests {
         let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
         let planner = try Planner(spec: spec, credentials: credentials)
         #expect(planner.unenforcedPolicy.map(\.description) == [
-            "shop/web egress: egress isolation is not enforced yet: the selected pods may send anywhere",
             "shop/web ingress[0].ports[2]: named port http is not enforced yet: denied",
             "shop/web ingress[2].from[0]: ipBlock 198.51.100.0/24 is not enforced yet: its addresses are denied",
         ])
@@ -235,5 +234,42 @@ struct NetworkPolicyTests {
         // shop/cli matches the pod selector but not the namespace: it is not a source.
         let shopCli = try #require(planner.identity(of: spec.pods[2]))
         #expect(!rules.contains { $0.source == shopCli })
+        // egress: [{}] lets web send anything to anyone; api (no egress policy) too.
+        let api = try #require(planner.identity(of: spec.pods[1]))
+        #expect(planner.desiredState(for: "n1")?.egressPolicy == [
+            PolicyRule(source: web, destination: PolicyRule.anySource, proto: "any", port: 0),
+            PolicyRule(source: api, destination: PolicyRule.anySource, proto: "any", port: 0),
+        ].sorted { $0.source < $1.source })
+    }
+
+    @Test("egress: the selected pod's rules name the destinations its `to` admits, the ipcache holds them; a node without an egress-isolated pod gets none")
+    func egressCompile() throws {
+        let spec = try Self.spec("""
+              - metadata: {name: web-out, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: web}}
+                  policyTypes: [Egress]
+                  egress:
+                    - to: [{namespaceSelector: {matchLabels: {team: red}}, podSelector: {matchLabels: {app: cli}}}]
+                      ports: [{port: 53, protocol: UDP}]
+                    - to: [{ipBlock: {cidr: 203.0.113.0/24}}]
+            """)
+        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
+        let planner = try Planner(spec: spec, credentials: credentials)
+        let web = try #require(planner.identity(of: spec.pods[0])), api = try #require(planner.identity(of: spec.pods[1]))
+        let labCli = try #require(planner.identity(of: spec.pods[3]))
+        let n1 = try #require(planner.desiredState(for: "n1"))
+        #expect(Set(n1.egressPolicy ?? []) == [
+            PolicyRule(source: web, destination: labCli, proto: "udp", port: 53),
+            PolicyRule(source: api, destination: PolicyRule.anySource, proto: "any", port: 0),
+        ])
+        #expect(n1.ipcache.contains(IPCacheEntry(cidr: "10.2.0.11/32", identity: labCli)), "the destination's pods are in n1's ipcache")
+        #expect(n1.policy.isEmpty, "no ingress isolation anywhere")
+        #expect(planner.desiredState(for: "n2")?.egressPolicy == nil)
+        #expect(planner.unenforcedPolicy.map(\.description) == ["shop/web-out egress[1].to[0]: ipBlock 203.0.113.0/24 is not enforced yet: its addresses are denied"])
+        // weftctl policy check judges the same way.
+        let verdict = try Self.check(spec, "shop/web", "lab/cli", .udp, 53)
+        #expect(verdict.allowed)
+        #expect(try !Self.check(spec, "shop/web", "lab/probe", .udp, 53).allowed)
     }
 }
