@@ -5,7 +5,7 @@
  * layouts, flag bits, verdict reasons.
  * bpf/README.md documents the same layouts byte by byte; keep the two in step.
  *
- * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all ten
+ * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all eleven
  * maps: whichever object is loaded first creates and pins them, the others find the
  * pins (same name, type, key/value size, max_entries, flags) and reuses them. One set of
  * maps per bpffs pin directory, i.e. per node.
@@ -24,6 +24,7 @@
 
 #define WEFT_CFG_ENFORCE_POLICY (1u << 0) /* clear: skip the weft_policy check on weft0 */
 #define WEFT_CFG_ALLOW_REPLIES  (1u << 1) /* replies of connections in weft_conntrack pass */
+#define WEFT_CFG_ENFORCE_EGRESS (1u << 2) /* set: pods send only what weft_egress allows */
 
 struct weft_config {
 	__u16 vxlan_port_be; /* network byte order; 0 = 4789 */
@@ -117,6 +118,10 @@ struct weft_endpoint {
 	__u16 flags;   /* WEFT_ENDPOINT_* */
 };
 
+/* ---- weft_egress: HASH, key struct weft_policy_key, value __u8 (1 = allow) --------------
+ * What a local pod (src_identity) may send to dst_identity (WEFT_IDENTITY_ANY: anyone):
+ * the same layout and wildcards as weft_policy, with the wildcard on the other side. */
+
 /* ---- weft_counters: PERCPU_ARRAY[WEFT_COUNTER_SLOTS], key __u32 reason ---------------- */
 
 enum weft_reason {
@@ -133,7 +138,8 @@ enum weft_reason {
 	WEFT_PASS_POD_OUT = 10,
 	WEFT_PASS_POD_IN = 11,
 	WEFT_DROP_UNSUPPORTED = 12, /* a pod's frame of a kind Weft carries for no pod (IPv6) */
-	WEFT_REASON_MAX = 13,
+	WEFT_DROP_POLICY_EGRESS = 13, /* the sending pod's egress policy */
+	WEFT_REASON_MAX = 14,
 };
 
 /* Slots in weft_counters: room for reasons to come, so a new reason does not change the
@@ -221,6 +227,14 @@ struct {
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, struct weft_policy_key);
+	__type(value, __u8);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_egress SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -7,16 +7,17 @@
  *  1. Ethernet header unreadable                          -> drop, WEFT_DROP_MALFORMED
  *  2. not IPv4 (ARP, IPv6: not judged)                     -> pass, WEFT_PASS_POD_IN
  *  3. IPv4 header unreadable, version != 4 or ihl < 5      -> drop, WEFT_DROP_MALFORMED
- *  4. WEFT_CFG_ENFORCE_POLICY clear                        -> pass, WEFT_PASS_POD_IN
+ *  4. neither WEFT_CFG_ENFORCE_POLICY nor _EGRESS          -> pass, WEFT_PASS_POD_IN
  *  5. non-first fragment                                   -> pass, WEFT_PASS_POD_IN
  *     L4 header too short for its ports                    -> drop, WEFT_DROP_MALFORMED
- *  6. source identity (weft_ipcache) is WEFT_IDENTITY_HOST -> pass, WEFT_PASS_POD_IN
- *        (the node itself: kubelet's probes)
- *  7. weft_policy allows {src, dst, proto, dport} as on weft0 (weft_policy.h)
- *                                                          -> pass, WEFT_PASS_POD_IN
- *  8. WEFT_CFG_ALLOW_REPLIES and a reply of (or ICMP error about) a live connection in
+ *  6. admitted: WEFT_CFG_ENFORCE_POLICY clear, or the source's identity (weft_ipcache) is
+ *     WEFT_IDENTITY_HOST (the node itself: kubelet's probes), or weft_policy allows
+ *     {src, dst, proto, dport} as on weft0 (weft_policy.h)  -> pass, WEFT_PASS_POD_IN
+ *        (with WEFT_CFG_ENFORCE_EGRESS the flow is recorded in weft_conntrack first, so
+ *        that the pod's answers pass its egress policy as replies)
+ *  7. WEFT_CFG_ALLOW_REPLIES and a reply of (or ICMP error about) a live connection in
  *     weft_conntrack                                       -> pass, WEFT_PASS_REPLY
- *  9. otherwise                                            -> drop, WEFT_DROP_POLICY
+ *  8. otherwise                                            -> drop, WEFT_DROP_POLICY
  *
  * A pod whose identity is not in weft_ipcache yet has identity 0, which no rule names:
  * where policy is enforced it receives nothing but its node's and its own connections'
@@ -46,7 +47,8 @@ int weft_pod_in(struct __sk_buff *skb)
 	struct weft_flow flow;
 	struct ethhdr eth;
 	struct iphdr ip;
-	__u32 src_id, dst_id, flags = cfg ? cfg->flags : 0;
+	__u32 src_id, flags = cfg ? cfg->flags : 0;
+	int admitted;
 
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
 		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
@@ -54,7 +56,7 @@ int weft_pod_in(struct __sk_buff *skb)
 		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.version != 4 || ip.ihl < 5)
 		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
-	if (!(flags & WEFT_CFG_ENFORCE_POLICY))
+	if (!(flags & (WEFT_CFG_ENFORCE_POLICY | WEFT_CFG_ENFORCE_EGRESS)))
 		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
 	switch (weft_flow_parse(skb, &ip, &flow)) {
 	case WEFT_PARSE_FRAGMENT:
@@ -63,12 +65,18 @@ int weft_pod_in(struct __sk_buff *skb)
 		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
 	}
 
-	src_id = weft_identity(ip.saddr);
-	if (src_id == WEFT_IDENTITY_HOST)
+	if (!(flags & WEFT_CFG_ENFORCE_POLICY)) {
+		admitted = 1;
+	} else {
+		src_id = weft_identity(ip.saddr);
+		admitted = src_id == WEFT_IDENTITY_HOST ||
+			   weft_policy_allows(src_id, weft_identity(ip.daddr), ip.protocol, flow.policy_port_be);
+	}
+	if (admitted) {
+		if ((flags & WEFT_CFG_ENFORCE_EGRESS) && flow.tracked)
+			weft_ct_track(&flow);
 		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
-	dst_id = weft_identity(ip.daddr);
-	if (weft_policy_allows(src_id, dst_id, ip.protocol, flow.policy_port_be))
-		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
+	}
 	if ((flags & WEFT_CFG_ALLOW_REPLIES) && flow.tracked && weft_ct_is_reply(&flow))
 		return weft_pod_verdict(skb, WEFT_PASS_REPLY);
 	return weft_pod_verdict(skb, WEFT_DROP_POLICY);

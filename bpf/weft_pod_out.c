@@ -8,8 +8,16 @@
  *  2. no weft_endpoints[ifindex] (not a pod Weft attached)  -> drop, WEFT_DROP_SPOOFED_SOURCE
  *  3. WEFT_ENDPOINT_CHECK_MAC and source MAC != the pod's   -> drop, WEFT_DROP_SPOOFED_SOURCE
  *  4. ARP whose sender address is the pod's                 -> pass, WEFT_PASS_POD_OUT
- *  5. IPv4 with the pod's address as source                 -> pass, WEFT_PASS_POD_OUT
- *        (TCP, UDP and ICMP echo recorded in weft_conntrack first)
+ *  5. IPv4 with the pod's address as source, and WEFT_CFG_ENFORCE_EGRESS clear
+ *        (TCP, UDP and ICMP echo recorded in weft_conntrack)  -> pass, WEFT_PASS_POD_OUT
+ *     with WEFT_CFG_ENFORCE_EGRESS (the pod's egress policy):
+ *       non-first fragment                                  -> pass, WEFT_PASS_POD_OUT
+ *       L4 header too short                                 -> drop, WEFT_DROP_MALFORMED
+ *       a reply of (or ICMP error about) a live connection in weft_conntrack, e.g. one
+ *       the pod accepted                                    -> pass, WEFT_PASS_REPLY
+ *       weft_egress allows {pod's identity, dst identity or ANY, proto, dport}
+ *         (recorded in weft_conntrack)                      -> pass, WEFT_PASS_POD_OUT
+ *       otherwise                                           -> drop, WEFT_DROP_POLICY_EGRESS
  *  6. IPv6 (Weft gives pods no IPv6 address; their link-local
  *     chatter would reach the node), other ethertypes      -> drop, WEFT_DROP_UNSUPPORTED
  *  7. anything else: another source, other ARP             -> drop, WEFT_DROP_SPOOFED_SOURCE
@@ -24,23 +32,26 @@
 
 #include "weft_maps.h"
 #include "weft_conntrack.h"
+#include "weft_policy.h"
 
 #define WEFT_ARP_SENDER_IP 14 /* offset in an Ethernet/IPv4 ARP packet (after the header) */
 
 static __always_inline int weft_pod_verdict(struct __sk_buff *skb, __u32 reason)
 {
 	weft_count(skb, reason);
-	return reason == WEFT_PASS_POD_OUT ? TC_ACT_OK : TC_ACT_SHOT;
+	return reason == WEFT_PASS_POD_OUT || reason == WEFT_PASS_REPLY ? TC_ACT_OK : TC_ACT_SHOT;
 }
 
 SEC("tc")
 int weft_pod_out(struct __sk_buff *skb)
 {
+	struct weft_config *cfg = weft_get_config();
 	struct weft_endpoint *ep;
 	struct weft_flow flow;
 	struct ethhdr eth;
 	struct iphdr ip;
-	__u32 ifindex = skb->ifindex, sender;
+	__u32 ifindex = skb->ifindex, sender, flags = cfg ? cfg->flags : 0;
+	int parsed;
 
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
 		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
@@ -62,7 +73,18 @@ int weft_pod_out(struct __sk_buff *skb)
 	if (ip.saddr != ep->addr_be)
 		return weft_pod_verdict(skb, WEFT_DROP_SPOOFED_SOURCE);
 
-	if (weft_flow_parse(skb, &ip, &flow) == WEFT_PARSE_OK && flow.tracked)
+	parsed = weft_flow_parse(skb, &ip, &flow);
+	if (flags & WEFT_CFG_ENFORCE_EGRESS) {
+		if (parsed == WEFT_PARSE_FRAGMENT)
+			return weft_pod_verdict(skb, WEFT_PASS_POD_OUT);
+		if (parsed == WEFT_PARSE_MALFORMED)
+			return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
+		if (flow.tracked && weft_ct_is_reply(&flow))
+			return weft_pod_verdict(skb, WEFT_PASS_REPLY);
+		if (!weft_egress_allows(weft_identity(ip.saddr), weft_identity(ip.daddr), ip.protocol, flow.policy_port_be))
+			return weft_pod_verdict(skb, WEFT_DROP_POLICY_EGRESS);
+	}
+	if (parsed == WEFT_PARSE_OK && flow.tracked)
 		weft_ct_track(&flow);
 	return weft_pod_verdict(skb, WEFT_PASS_POD_OUT);
 }

@@ -368,8 +368,8 @@ shared=1
 for id in ${up_maps//,/ } ${ov_maps//,/ } ${tr_maps//,/ }; do
   [[ ",$pinned_ids," == *",$id,"* ]] || shared=0
 done
-if [ "$n_pins" -eq 10 ] && [ "$shared" = 1 ] && [ -n "$tr_maps" ]; then
-  pass "0 the three programs pass the verifier on $(uname -r) and use the same 10 pinned maps in $pins (uplink maps $up_maps, overlay maps $ov_maps, egress tracker maps $tr_maps)"
+if [ "$n_pins" -eq 11 ] && [ "$shared" = 1 ] && [ -n "$tr_maps" ]; then
+  pass "0 the three programs pass the verifier on $(uname -r) and use the same 11 pinned maps in $pins (uplink maps $up_maps, overlay maps $ov_maps, egress tracker maps $tr_maps)"
 else
   fail "0 map sharing: $n_pins pins ($pinned_ids), uplink uses $up_maps, overlay uses $ov_maps, egress tracker uses $tr_maps"
 fi
