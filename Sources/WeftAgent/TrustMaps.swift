@@ -8,17 +8,20 @@ import WeftModel
 public struct TrustMapContents: Hashable, Sendable {
     public var maps: [String: [[UInt8]: [UInt8]]]
 
-    static let enforcePolicy: UInt32 = 1 << 0, allowReplies: UInt32 = 1 << 1
+    static let enforcePolicy: UInt32 = 1 << 0, allowReplies: UInt32 = 1 << 1, enforceEgress: UInt32 = 1 << 2
     static let mustEncrypt: UInt32 = 1 << 0, quarantinedFlag: UInt32 = 1 << 1
     /// `WEFT_IDENTITY_HOST`: the node's own addresses, which the pods' filters always admit.
     public static let hostIdentity: UInt32 = 0xffff_fffe
-    public static let names = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_quarantine", "weft_policy"]
+    public static let names = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_quarantine", "weft_policy",
+                               "weft_egress"]
 
     public init(_ state: DesiredNodeState) throws {
         var maps = Dictionary(uniqueKeysWithValues: Self.names.map { ($0, [[UInt8]: [UInt8]]()) })
         let quarantined = Set(state.quarantined)
-        // Policy is enforced when there is any; replies to allowed flows pass (stateless rule).
-        let flags = state.policy.isEmpty ? 0 : Self.enforcePolicy | Self.allowReplies
+        // Each direction is enforced when it has rules; replies of tracked connections pass.
+        let egress = state.egressPolicy ?? []
+        var flags: UInt32 = state.policy.isEmpty ? 0 : Self.enforcePolicy | Self.allowReplies
+        if !egress.isEmpty { flags |= Self.enforceEgress | Self.allowReplies }
         maps["weft_config"]![le32(0)] = be16(state.cluster.port) + [0, 0] + le32(Ownership.markTag) + le32(Ownership.markMask) + le32(flags)
         for (i, peer) in state.peers.enumerated() {
             guard case .v4(let underlay)? = IPAddress(peer.underlay) else { throw DesiredStateError("peers[\(i)].underlay: the filters take IPv4 only") }
@@ -43,10 +46,12 @@ public struct TrustMapContents: Hashable, Sendable {
             maps["weft_ipcache"]![le32(32) + be32(v4)] = le32(Self.hostIdentity)
         }
         for index in quarantined { maps["weft_quarantine"]![le32(index)] = [1] }
-        for rule in state.policy {
-            let proto: UInt8 = ["tcp": 6, "udp": 17, "icmp": 1][rule.proto] ?? 0
-            let port = proto == 0 || proto == 1 ? 0 : rule.port
-            maps["weft_policy"]![le32(rule.source) + le32(rule.destination) + [proto, 0] + be16(port)] = [1]
+        for (map, rules) in [("weft_policy", state.policy), ("weft_egress", egress)] {
+            for rule in rules {
+                let proto: UInt8 = ["tcp": 6, "udp": 17, "icmp": 1][rule.proto] ?? 0
+                let port = proto == 0 || proto == 1 ? 0 : rule.port
+                maps[map]![le32(rule.source) + le32(rule.destination) + [proto, 0] + be16(port)] = [1]
+            }
         }
         self.maps = maps
     }
@@ -121,7 +126,7 @@ public final class TrustFilters: @unchecked Sendable {
 
     public static let reasons = ["pass_uplink", "pass_overlay", "drop_unknown_source", "drop_quarantined", "drop_plaintext",
                                  "drop_spoofed_source", "drop_policy", "drop_unknown_sender", "drop_malformed", "pass_reply",
-                                 "pass_pod_out", "pass_pod_in", "drop_unsupported"]
+                                 "pass_pod_out", "pass_pod_in", "drop_unsupported", "drop_policy_egress"]
 
     /// Per-verdict counters summed over CPUs: reason → (packets, bytes).
     public func counters() throws -> [(reason: String, packets: UInt64, bytes: UInt64)] {

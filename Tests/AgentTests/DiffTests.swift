@@ -164,6 +164,17 @@ struct TrustMapTests {
         #expect(maps["weft_quarantine"] == [[2, 0, 0, 0]: [1]])
     }
 
+    @Test("egress rules fill weft_egress (ANY as destination) and set ENFORCE_EGRESS with ALLOW_REPLIES; ingress stays off")
+    func egressLayout() throws {
+        var state = sampleNodeState(peers: 1)
+        state.egressPolicy = [PolicyRule(source: 100, destination: PolicyRule.anySource, proto: "udp", port: 53),
+                              PolicyRule(source: 100, destination: 300, proto: "any", port: 0)]
+        let maps = try TrustMapContents(state).maps
+        #expect(maps["weft_config"]?[[0, 0, 0, 0]]?.suffix(4) == [6, 0, 0, 0])
+        #expect(maps["weft_egress"] == [[100, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 17, 0, 0, 53]: [1], [100, 0, 0, 0, 44, 1, 0, 0, 0, 0, 0, 0]: [1]])
+        #expect(maps["weft_policy"] == [:])
+    }
+
     @Test("no policy: enforcement off; no quarantine: empty map")
     func defaults() throws {
         let maps = try TrustMapContents(sampleNodeState(peers: 2)).maps
