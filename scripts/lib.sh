@@ -42,7 +42,7 @@ attach_pod() {
 # 10.244.1.0/24, MTU 1450, no peers): enough for weft-agent to serve weft-cni.
 cni_node_desired() {
   cat > "$1" <<JSON
-{"version":"1.2","revision":1,"cluster":{"id":"cnitest","vni":42,"port":4789,"encryption":false},
+{"version":"1.3","revision":1,"cluster":{"id":"cnitest","vni":42,"port":4789,"encryption":false},
  "node":{"name":"node1","index":1,"underlay":"192.0.2.1","uplink":"uplink0","device":"weft0","incarnation":"boot-1",
          "vtepMAC":"02:57:46:00:00:01","vtepAddress":"10.244.1.0","podCIDR":"10.244.1.0/24","mtu":1450},
  "peers":[],"ipcache":[],"policy":[],"quarantined":[]}

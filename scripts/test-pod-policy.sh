@@ -14,7 +14,9 @@
 # every pod reaches every other; then a reaches c and c's replies reach a as tracked, b is
 # denied at c and c is denied at a (drop counters), the node reaches the isolated c (host
 # identity); a pod sending from an address or a MAC it was not given is dropped as spoofed;
-# DEL forgets the pod's entry; an agent restart restores a removed filter and entry.
+# with egress policy (revision 3), a sends only what its rules allow, and its answers to
+# the node pass as replies; DEL forgets the pod's entry; an agent restart restores a
+# removed filter and entry.
 # Needs root. Exit 0 all passed, 1 failure, 4 skipped. PASS/FAIL/SKIP lines.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -125,6 +127,24 @@ reach_within "$N" "${ADDR[c]}" 10 \
   && pass "pod-policy: the node itself reaches isolated c (its addresses are WEFT_IDENTITY_HOST in weft_ipcache)" \
   || fail "pod-policy: node -> c was dropped"
 
+# --- revision 3: egress; a may send only ICMP to c --------------------------------------------
+egress='{"source":100,"destination":300,"proto":"icmp","port":0},{"source":200,"destination":4294967295,"proto":"any","port":0},{"source":300,"destination":4294967295,"proto":"any","port":0}'
+jq -c ".revision = 3 | .egressPolicy = [$egress]" "$TMP/desired.json" > "$TMP/desired.next" && mv "$TMP/desired.next" "$TMP/desired.json"
+egress_in() { [ "$(bpftool -j map dump pinned "$PIN/weft_egress" | jq length)" = 3 ]; }
+slowwait 30 egress_in || fail "pod-policy: the agent did not load revision 3's egress policy"
+counter_e() { counter drop_policy_egress; }
+reach_within "$(pod a)" "${ADDR[c]}" 10 \
+  && pass "pod-policy: egress: a (100 -> 300 ICMP allowed) still reaches c" || fail "pod-policy: egress: a -> c"
+dropped_within "$(pod a)" "${ADDR[b]}" 10 counter_e \
+  && pass "pod-policy: egress: a -> b (no egress rule, though b admits anyone) is dropped on a's own veth (drop_policy_egress $(counter_e))" \
+  || fail "pod-policy: egress: a -> b was not dropped by a's egress policy"
+r0=$(counter pass_reply)
+reach_within "$N" "${ADDR[a]}" 10 && [ "$(counter pass_reply)" -gt "$r0" ] \
+  && pass "pod-policy: egress: the node still reaches egress-isolated a: a's answers pass its egress policy as replies (pass_reply $r0 -> $(counter pass_reply))" \
+  || fail "pod-policy: egress: node -> a: pass_reply $r0 -> $(counter pass_reply)"
+reach_within "$(pod c)" "${ADDR[b]}" 10 \
+  && pass "pod-policy: egress: c ({300, ANY}) still reaches b" || fail "pod-policy: egress: c -> b"
+
 # --- anti-spoofing -----------------------------------------------------------------------------
 ip -n "$(pod b)" addr add 10.244.1.99/32 dev eth0
 s0=$(counter drop_spoofed_source)
@@ -158,7 +178,7 @@ aindex=$(ip -n "$N" -j link show dev "${HOST[a]}" | jq -r '.[0].ifindex')
 bpftool map delete pinned "$PIN/weft_endpoints" key hex $(le32_of "$aindex")
 start_agent
 restored() { [ "$(prog "${HOST[a]}" egress)" = weft_pod_in ] && [ "$(endpoint_of a)" = "$(want_endpoint a)" ]; }
-slowwait 30 restored && reach_within "$(pod a)" "${ADDR[b]}" 10 \
+slowwait 30 restored && reach_within "$N" "${ADDR[a]}" 10 \
   && pass "pod-policy: a restarted agent put back a's removed filter and entry (read from the kernel: the veth and its neighbour)" \
   || fail "pod-policy: after restart: a's egress $(prog "${HOST[a]}" egress), entry $(endpoint_of a)"
 grep -q "pod filters brought in line" "$TMP/agent.log" || fail "pod-policy: the agent did not log the pod filter sync"
