@@ -7,8 +7,10 @@
 #   2. pods on both nodes get addresses from their node's pod CIDR through weft-cni
 #      (containerd's CRI code calls it) and reach each other across nodes over weft0
 #   2b. NetworkPolicy with real TCP and UDP (weft-probe): a policy admitting one client on
-#      tcp/80 lets it through and drops the rest, counted by node2's eBPF filter; weftctl
-#      policy check agrees; deleting the policy opens every path again
+#      tcp/80 lets it through and drops the rest, counted by node2's eBPF filter, also for
+#      a pod on the server's own node; an egress policy lets its pod reach only the server
+#      (node1's drop_policy_egress); weftctl policy check agrees; deleting the policy opens
+#      every path again
 #   3. a pod deleted and recreated on the other node works under its new address, and its
 #      old address is gone from every node's kernel state
 #   4. the agent restarted under a running ping: 0% loss; while it is stopped its conflist
@@ -90,7 +92,9 @@ YAML
 probe_pod server node2 server | kc apply -f - >/dev/null
 probe_pod friend node1 friend | kc apply -f - >/dev/null
 probe_pod stranger node1 stranger | kc apply -f - >/dev/null
-slowwait 60 running server && slowwait 60 running friend && slowwait 60 running stranger || fail "lab: probe pods not Running"
+probe_pod neighbour node2 neighbour | kc apply -f - >/dev/null
+slowwait 60 running server && slowwait 60 running friend && slowwait 60 running stranger && slowwait 60 running neighbour \
+  || fail "lab: probe pods not Running"
 S=$(ip_of server)
 answer() { kc exec "$1" -- weft-probe connect --timeout 2 "$2" "$S" "$3" 2>/dev/null; }   # answer FROM PROTO PORT
 answers() { [ "$(answer "$@")" = server ]; }
@@ -116,6 +120,34 @@ if slowwait 60 enforced && denied friend tcp 81 && denied friend udp 80 && answe
 else
   fail "lab: policy: friend tcp/80 '$(answer friend tcp 80)', stranger tcp/80 '$(answer stranger tcp 80)', drops $(drops)"
 fi
+# Same node: neighbour sits beside server on node2; only server's veth filter can stop it.
+# Egress: friend may send only to server tcp/80, so friend -> neighbour is dropped on
+# friend's own veth (node1), though neighbour admits anyone.
+N2=$(ip_of neighbour)
+reply_of() { kc exec "$1" -- weft-probe connect --timeout 2 "$2" "$3" "$4" 2>/dev/null; }   # reply_of FROM PROTO DST PORT
+egress_drops() { weft_counter "$LAB/bpffs/n1" drop_policy_egress; }
+before=$(drops)
+if [ "$(reply_of neighbour tcp "$S" 80)" != server ] && [ "$(drops)" -gt "$before" ]; then
+  pass "lab: same node: neighbour (node2) -> server tcp/80 is dropped by server's veth filter (node2's drop_policy: $(drops))"
+else
+  fail "lab: same node: neighbour -> server answered '$(reply_of neighbour tcp "$S" 80)', drops $before -> $(drops)"
+fi
+kc apply -f - >/dev/null <<YAML
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: friend-to-server}
+spec:
+  podSelector: {matchLabels: {app: friend}}
+  policyTypes: [Egress]
+  egress: [{to: [{podSelector: {matchLabels: {app: server}}}], ports: [{protocol: TCP, port: 80}]}]
+YAML
+egress_denied() { local b; b=$(egress_drops); [ "$(reply_of friend tcp "$N2" 80)" != neighbour ] && [ "$(egress_drops)" -gt "$b" ]; }
+if slowwait 60 egress_denied && answers friend tcp 80 && [ "$(reply_of stranger tcp "$N2" 80)" = neighbour ]; then
+  pass "lab: egress friend-to-server: friend still reaches server tcp/80, friend -> neighbour is dropped on friend's veth (node1's drop_policy_egress: $(egress_drops)); stranger reaches neighbour"
+else
+  fail "lab: egress: friend -> neighbour '$(reply_of friend tcp "$N2" 80)', egress drops $(egress_drops), friend -> server '$(answer friend tcp 80)'"
+fi
+kc delete networkpolicy friend-to-server >/dev/null
 check=$("$BIN/weftctl" -j policy check --from default/stranger --to default/server --port tcp/80 --admin-socket "$LAB/weft-controller/admin/admin.sock" 2>&1 | jq -r .verdict)
 [ "$check" = deny ] && pass "lab: weftctl policy check agrees: stranger -> server tcp/80 is deny" || fail "lab: policy check: $check"
 kc delete networkpolicy server-from-friend >/dev/null
