@@ -145,9 +145,13 @@ static __always_inline __u64 weft_ct_timeout_ns(__u8 proto, __u32 flags)
 	return WEFT_CT_TCP_OPENING_S * WEFT_NS;
 }
 
+/* `now` was read before the entry: another CPU may have stamped it later since, and that
+ * is a live entry, not one 2^64 ns old (unsigned wrap-around would call it expired). */
 static __always_inline int weft_ct_expired(const struct weft_ct_entry *e, __u8 proto, __u64 now)
 {
-	return now - e->last_seen_ns > weft_ct_timeout_ns(proto, e->flags);
+	__u64 seen = e->last_seen_ns;
+
+	return now > seen && now - seen > weft_ct_timeout_ns(proto, e->flags);
 }
 
 static __always_inline __u32 weft_ct_tcp_flags(__u8 tcp, __u32 fin)

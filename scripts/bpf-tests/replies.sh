@@ -31,7 +31,8 @@ ct_count() {
       ((.key[12] | ltrimstr("0x") | tonumber) == $p))] | length'
 }
 # ct_age SRC DST SPORT DPORT PROTO SECONDS: rewrite the entry as last seen SECONDS ago
-# (CLOCK_MONOTONIC is bpf_ktime_get_ns's clock; waits until the clock is old enough)
+# (negative: ahead; CLOCK_MONOTONIC is bpf_ktime_get_ns's clock; waits until the clock is
+# old enough)
 ct_age() {
   local now then
   now=$(python3 -c 'import time; print(time.clock_gettime_ns(time.CLOCK_MONOTONIC))')
@@ -176,6 +177,14 @@ begin
 shaped "$ns_a" udp "$A_POD" 5000 "$B_POD" $CT_UDP_PORT
 verdict 6o2 "weft0: ... so does more from A:5000 to that port while the entry lives" \
   PASS_UPLINK=$N PASS_REPLY=$N/$((N * UDP_IN))
+# another CPU may stamp an entry after this one read its clock: a last-seen time ahead of
+# the program's clock is a live entry (unsigned wrap-around once called it expired)
+ct_age "$B_POD" "$A_POD" $CT_UDP_PORT 5000 $P_UDP -5
+begin
+shaped "$ns_a" udp "$A_POD" 5000 "$B_POD" $CT_UDP_PORT
+verdict 6o3 "weft0: ... also when the entry was stamped 5 s ahead of the program's clock (another CPU), and it stays" \
+  PASS_UPLINK=$N PASS_REPLY=$N/$((N * UDP_IN)) -- \
+  "entry-kept:$([ "$(ct_flags "$B_POD" "$A_POD" $CT_UDP_PORT 5000 $P_UDP)" != none ] && echo 0 || echo 1)"
 ct_age "$B_POD" "$A_POD" $CT_UDP_PORT 5000 $P_UDP 61
 begin
 shaped "$ns_a" udp "$A_POD" 5000 "$B_POD" $CT_UDP_PORT
