@@ -129,8 +129,8 @@ reach_within "$N" "${ADDR[c]}" 10 \
 
 # --- revision 3: egress; a may send only ICMP to c --------------------------------------------
 egress='{"source":100,"destination":300,"proto":"icmp","port":0},{"source":200,"destination":4294967295,"proto":"any","port":0},{"source":300,"destination":4294967295,"proto":"any","port":0}'
-jq -c ".revision = 3 | .egressPolicy = [$egress]" "$TMP/desired.json" > "$TMP/desired.next" && mv "$TMP/desired.next" "$TMP/desired.json"
-egress_in() { [ "$(bpftool -j map dump pinned "$PIN/weft_egress" | jq length)" = 3 ]; }
+jq -c ".revision = 3 | .egressPolicy = [$egress] | .policy += [{\"source\":200,\"destination\":300,\"proto\":\"tcp\",\"port\":5201}]" "$TMP/desired.json" > "$TMP/desired.next" && mv "$TMP/desired.next" "$TMP/desired.json"
+egress_in() { [ "$(bpftool -j map dump pinned "$PIN/weft_egress" | jq length)" = 3 ] && [ "$(bpftool -j map dump pinned "$PIN/weft_policy" | jq length)" = 3 ]; }
 slowwait 30 egress_in || fail "pod-policy: the agent did not load revision 3's egress policy"
 counter_e() { counter drop_policy_egress; }
 reach_within "$(pod a)" "${ADDR[c]}" 10 \
@@ -144,6 +144,28 @@ reach_within "$N" "${ADDR[a]}" 10 && [ "$(counter pass_reply)" -gt "$r0" ] \
   || fail "pod-policy: egress: node -> a: pass_reply $r0 -> $(counter pass_reply)"
 reach_within "$(pod c)" "${ADDR[b]}" 10 \
   && pass "pod-policy: egress: c ({300, ANY}) still reaches b" || fail "pod-policy: egress: c -> b"
+# A bulk TCP transfer b -> c:5201 (allowed) while egress is enforced: every packet of it is
+# judged on both veths, c's answers as replies, on both CPUs at once. Not one may be dropped.
+ip netns exec "$(pod c)" timeout 30 python3 -c 'import socket, sys
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((sys.argv[1], 5201)); s.listen(1)
+c, _ = s.accept(); n = 0
+while True:
+    b = c.recv(1 << 20)
+    if not b: break
+    n += len(b)
+open(sys.argv[2], "w").write(str(n))' "${ADDR[c]}" "$TMP/received" &
+server=$!
+slowwait 10 test -n "$(ip netns exec "$(pod c)" ss -Hltn src "${ADDR[c]}:5201")"
+p0=$(counter drop_policy) e0=$(counter drop_policy_egress)
+ip netns exec "$(pod b)" timeout 30 python3 -c 'import socket, sys
+c = socket.create_connection((sys.argv[1], 5201)); chunk = bytes(1 << 20)
+for _ in range(400): c.sendall(chunk)
+c.close()' "${ADDR[c]}"
+wait "$server"
+got=$(cat "$TMP/received" 2>/dev/null || echo 0)
+[ "$got" = $((400 << 20)) ] && [ "$(counter drop_policy)" = "$p0" ] && [ "$(counter drop_policy_egress)" = "$e0" ] \
+  && pass "pod-policy: 400 MiB b -> c over TCP with both directions enforced: all of it arrived, no packet dropped (drop_policy $p0, drop_policy_egress $e0 unchanged)" \
+  || fail "pod-policy: bulk b -> c: received $got of $((400 << 20)); drop_policy $p0 -> $(counter drop_policy), drop_policy_egress $e0 -> $(counter drop_policy_egress)"
 
 # --- anti-spoofing -----------------------------------------------------------------------------
 ip -n "$(pod b)" addr add 10.244.1.99/32 dev eth0
