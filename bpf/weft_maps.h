@@ -168,6 +168,7 @@ _Static_assert(sizeof(struct weft_endpoint) == 12, "weft_endpoint layout");
 #ifdef __bpf__
 
 #include <linux/bpf.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 
 struct {
@@ -271,6 +272,23 @@ static __always_inline void weft_count(struct __sk_buff *skb, __u32 reason)
 	if (c) { /* per-CPU slot, tc runs with migration disabled: no atomics needed */
 		c->packets += 1;
 		c->bytes += skb->len;
+	}
+}
+
+/* Counts the frame under `reason` and returns its fate: TC_ACT_OK for a WEFT_PASS_*
+ * reason, TC_ACT_SHOT for the rest. For the programs that count every frame. */
+static __always_inline int weft_verdict(struct __sk_buff *skb, __u32 reason)
+{
+	weft_count(skb, reason);
+	switch (reason) {
+	case WEFT_PASS_UPLINK:
+	case WEFT_PASS_OVERLAY:
+	case WEFT_PASS_REPLY:
+	case WEFT_PASS_POD_OUT:
+	case WEFT_PASS_POD_IN:
+		return TC_ACT_OK;
+	default:
+		return TC_ACT_SHOT;
 	}
 }
 

@@ -46,12 +46,6 @@
 #include "weft_conntrack.h"
 #include "weft_policy.h"
 
-static __always_inline int weft_verdict(struct __sk_buff *skb, __u32 reason)
-{
-	weft_count(skb, reason);
-	return reason == WEFT_PASS_OVERLAY || reason == WEFT_PASS_REPLY ? TC_ACT_OK : TC_ACT_SHOT;
-}
-
 SEC("tc")
 int weft_overlay_ingress(struct __sk_buff *skb)
 {

@@ -34,12 +34,6 @@
 #include "weft_conntrack.h"
 #include "weft_policy.h"
 
-static __always_inline int weft_pod_verdict(struct __sk_buff *skb, __u32 reason)
-{
-	weft_count(skb, reason);
-	return reason == WEFT_PASS_POD_IN || reason == WEFT_PASS_REPLY ? TC_ACT_OK : TC_ACT_SHOT;
-}
-
 SEC("tc")
 int weft_pod_in(struct __sk_buff *skb)
 {
@@ -51,18 +45,18 @@ int weft_pod_in(struct __sk_buff *skb)
 	int admitted;
 
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
-		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_verdict(skb, WEFT_DROP_MALFORMED);
 	if (eth.h_proto != bpf_htons(ETH_P_IP))
-		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
+		return weft_verdict(skb, WEFT_PASS_POD_IN);
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.version != 4 || ip.ihl < 5)
-		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_verdict(skb, WEFT_DROP_MALFORMED);
 	if (!(flags & (WEFT_CFG_ENFORCE_POLICY | WEFT_CFG_ENFORCE_EGRESS)))
-		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
+		return weft_verdict(skb, WEFT_PASS_POD_IN);
 	switch (weft_flow_parse(skb, &ip, &flow)) {
 	case WEFT_PARSE_FRAGMENT:
-		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
+		return weft_verdict(skb, WEFT_PASS_POD_IN);
 	case WEFT_PARSE_MALFORMED:
-		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_verdict(skb, WEFT_DROP_MALFORMED);
 	}
 
 	if (!(flags & WEFT_CFG_ENFORCE_POLICY)) {
@@ -75,11 +69,11 @@ int weft_pod_in(struct __sk_buff *skb)
 	if (admitted) {
 		if ((flags & WEFT_CFG_ENFORCE_EGRESS) && flow.tracked)
 			weft_ct_track(&flow);
-		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
+		return weft_verdict(skb, WEFT_PASS_POD_IN);
 	}
 	if ((flags & WEFT_CFG_ALLOW_REPLIES) && flow.tracked && weft_ct_is_reply(&flow))
-		return weft_pod_verdict(skb, WEFT_PASS_REPLY);
-	return weft_pod_verdict(skb, WEFT_DROP_POLICY);
+		return weft_verdict(skb, WEFT_PASS_REPLY);
+	return weft_verdict(skb, WEFT_DROP_POLICY);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
