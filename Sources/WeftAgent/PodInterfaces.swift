@@ -58,20 +58,28 @@ public enum PodInterfaces {
         return Ownership.podInterfacePrefix + digest.map { String(format: "%02x", $0) }.joined().prefix(11)
     }
 
-    /// Creates the veth with its pod end directly in the pod's namespace, then addresses,
-    /// neighbours and routes on both ends; the node's route to the pod comes last, so the
-    /// pod is reachable only once everything else is in place. A leftover of an earlier
-    /// attempt for the same attachment is removed first.
-    public static func attach(_ request: Request, nodeNamespace: String?) throws(Failure) -> Attached {
+    /// Creates the veth with its pod end directly in the pod's namespace; `beforeUse` (the
+    /// pod's filters) runs on the bare veth, before either end is up or addressed, so the
+    /// pod sends and receives nothing they do not see; then addresses, neighbours and routes
+    /// on both ends, the node's route to the pod last, so the pod is reachable only once
+    /// everything else is in place. A leftover of an earlier attempt for the same
+    /// attachment is removed first.
+    public static func attach(_ request: Request, nodeNamespace: String?,
+                              beforeUse: (Attached) throws -> Void = { _ in }) throws(Failure) -> Attached {
         let node = try socket(nodeNamespace, "node")
-        let name = hostName(for: request.attachment)
+        let name = hostName(for: request.attachment), ifname = request.attachment.interface
         try removeHostEnd(named: name, on: node)
         try createVeth(name, request: request, on: node)
         let host = try step("read \(name)") { try node.link(named: name) }
         let pod = try socket(request.netns, "pod")
-        let podMAC = try configurePodEnd(request, hostMAC: host.address, on: pod)
+        let podLink = try step("read \(ifname) in the pod") { try pod.link(named: ifname) }
+        guard let podMAC = podLink.address, let hostMAC = host.address else { throw Failure(step: "read \(ifname)", reason: "the veth has no MAC address") }
+        let attached = Attached(hostName: name, hostIndex: host.index, hostMAC: hostMAC, podMAC: podMAC)
+        try step("attach the pod's filters to \(name)") { try beforeUse(attached) }
+        try configurePodEnd(request, link: podLink, hostMAC: hostMAC, on: pod)
         try configureHostEnd(host, request: request, podMAC: podMAC, on: node)
-        return Attached(hostName: name, hostIndex: host.index, hostMAC: host.address ?? MACAddress(0), podMAC: podMAC)
+        try step("add route \(request.address)/32 dev \(name)") { try node.replace(podRoute(request.address, index: host.index)) }
+        return attached
     }
 
     /// The node end's interface index, if it exists.
@@ -107,10 +115,8 @@ public enum PodInterfaces {
         try step("create veth \(name) with \(request.attachment.interface) in \(request.netns)") { try node.add(veth) }
     }
 
-    private static func configurePodEnd(_ request: Request, hostMAC: MACAddress?, on pod: NetlinkSocket) throws(Failure) -> MACAddress {
+    private static func configurePodEnd(_ request: Request, link: Link, hostMAC: MACAddress, on pod: NetlinkSocket) throws(Failure) {
         let ifname = request.attachment.interface
-        let link = try step("read \(ifname) in the pod") { try pod.link(named: ifname) }
-        guard let podMAC = link.address, let hostMAC else { throw Failure(step: "read \(ifname)", reason: "the veth has no MAC address") }
         let index = link.index
         // Only what changes: the dumped link's other attributes (its peer's index) are not ours to set.
         var change = Link(name: ifname)
@@ -126,7 +132,6 @@ public enum PodInterfaces {
         for prefix in request.routes {
             try step("add route \(prefix) via \(gateway)") { try pod.add(Route(destination: prefix, gateway: gateway, outputIndex: index)) }
         }
-        return podMAC
     }
 
     private static func configureHostEnd(_ host: Link, request: Request, podMAC: MACAddress, on node: NetlinkSocket) throws(Failure) {
@@ -137,7 +142,6 @@ public enum PodInterfaces {
         var neighbour = Neighbour(index: host.index, destination: request.address, linkLayerAddress: podMAC)
         neighbour.protocolID = Ownership.routeProtocol
         try step("add neighbour \(request.address) on \(host.name)") { try node.replace(neighbour) }
-        try step("add route \(request.address)/32 dev \(host.name)") { try node.replace(podRoute(request.address, index: host.index)) }
     }
 
     /// The node's route to a pod: through its veth, marked as Weft's.

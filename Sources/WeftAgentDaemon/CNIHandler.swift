@@ -80,10 +80,11 @@ struct CNIHandler: Sendable {
         let spec = PodInterfaces.Request(attachment: attachment, netns: request.netns!, address: address,
                                          mtu: request.config.mtu ?? node.mtu, routes: request.config.routes)
         do {
-            let attached = try PodInterfaces.attach(spec, nodeNamespace: namespace)
-            // Before ADD returns: the pod sends and receives nothing its filters did not see.
-            try trust?.attachPod(PodEndpoint(hostIndex: attached.hostIndex, hostName: attached.hostName, address: address, mac: attached.podMAC),
-                                 namespace: namespace)
+            // The filters on the bare veth: the pod sends and receives nothing they did not see.
+            let attached = try PodInterfaces.attach(spec, nodeNamespace: namespace) { attached in
+                try trust?.attachPod(PodEndpoint(hostIndex: attached.hostIndex, hostName: attached.hostName, address: address, mac: attached.podMAC),
+                                     namespace: namespace)
+            }
             metrics.podAddresses.set(Double(pool.allocations.count))
             return CNIResult(interfaces: [.init(name: attached.hostName, mac: attached.hostMAC),
                                           .init(name: attachment.interface, mac: attached.podMAC, sandbox: spec.netns)],
@@ -92,8 +93,8 @@ struct CNIHandler: Sendable {
         } catch {
             try? PodInterfaces.detach(attachment, nodeNamespace: namespace)
             if !held { _ = try? pool.release(attachment) }
-            let missing = (error as? PodInterfaces.Failure)?.namespaceMissing ?? false
-            throw CNIError(missing ? CNIError.unknownContainer : CNIError.datapathFailure, "cannot attach \(attachment)", details: "\(error)")
+            throw CNIError(error.namespaceMissing ? CNIError.unknownContainer : CNIError.datapathFailure,
+                           "cannot attach \(attachment)", details: error.description)
         }
     }
 
