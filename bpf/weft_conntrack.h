@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR MIT) */
 /*
  * weft_conntrack.h: the flow of an IPv4 packet (weft_flow_parse) and Weft's own connection
- * table (weft_conntrack, layouts in weft_maps.h), shared by weft_track.c, which records
- * what leaves through the overlay, and weft_overlay.c, which lets its replies back in.
+ * table (weft_conntrack, layouts in weft_maps.h): weft_track.c records what leaves through
+ * the overlay, weft_pod_out.c what pods send, weft_pod_in.c what it admits to them under
+ * egress enforcement; weft_overlay.c, weft_pod_in.c and weft_pod_out.c let replies back.
  * BPF only: include after weft_maps.h.
  *
  * Why a table of Weft's own and not the kernel's conntrack (bpf_skb_ct_lookup): the
@@ -159,9 +160,10 @@ static __always_inline __u32 weft_ct_tcp_flags(__u8 tcp, __u32 fin)
 	return (tcp & WEFT_TCP_RST ? WEFT_CT_RST : 0) | (tcp & WEFT_TCP_FIN ? fin : 0);
 }
 
-/* A packet leaving through the overlay: start or refresh its connection. A SYN without
- * ACK, or any packet of an expired entry, starts the connection afresh; a lone RST and an
- * echo reply start none. */
+/* A packet that passed (leaving through the overlay, sent by a pod, or admitted to a pod
+ * whose node enforces egress): start or refresh its connection, keyed as the packet went.
+ * A SYN without ACK, or any packet of an expired entry, starts the connection afresh; a
+ * lone RST, an echo reply and an ICMP error start none. */
 static __always_inline void weft_ct_track(const struct weft_flow *f)
 {
 	struct weft_ct_entry *e = bpf_map_lookup_elem(&weft_conntrack, &f->key);
@@ -191,8 +193,9 @@ static __always_inline int weft_ct_is_related(const struct weft_flow *f)
 	return e && !weft_ct_expired(e, f->quoted.proto, bpf_ktime_get_ns());
 }
 
-/* A packet arriving from the overlay: is it a reply of a live connection this node
- * started, or an ICMP error about one? Refreshes the entry of a reply; forgets an expired one. */
+/* Is this packet a reply of a live connection (one its destination sent, as recorded by
+ * weft_ct_track), or an ICMP error about one? Refreshes the entry of a reply; forgets an
+ * expired one. */
 static __always_inline int weft_ct_is_reply(const struct weft_flow *f)
 {
 	if (f->error)
