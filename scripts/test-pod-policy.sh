@@ -24,7 +24,8 @@ cd "$(dirname "$0")/.."
 require_root pod-policy
 AGENT=${WEFT_AGENT:-.build/debug/weft-agent}
 CNI=${WEFT_CNI:-.build/debug/weft-cni}
-require_built pod-policy "$AGENT" "$CNI"
+WEFTCTL=${WEFTCTL:-.build/debug/weftctl}
+require_built pod-policy "$AGENT" "$CNI" "$WEFTCTL"
 require_cmd pod-policy jq bpftool tc
 scripts/build-bpf --check >/dev/null 2>&1 || skip "pod-policy: .build/bpf objects missing or stale (scripts/build-bpf)"
 
@@ -92,6 +93,13 @@ for p in a b c; do
 done
 [ "$ok" = 0 ] && pass "pod-policy: ADD attached weft_pod_out (ingress) and weft_pod_in (egress) at pref $((0x5746)) on each node end, and weft_endpoints holds each pod's address and MAC (a: $(endpoint_of a))" \
   || fail "pod-policy: filters/entries: a $(prog "${HOST[a]}" ingress)/$(prog "${HOST[a]}" egress) $(endpoint_of a) want $(want_endpoint a)"
+
+view=$("$WEFTCTL" -n "$N" -j bpf pin-root "$PIN" 2>&1)
+jq -e --arg a "${HOST[a]}" '.maps.weft_endpoints == 3
+    and ([.attached[] | select(.dev == $a) | .direction + ":" + .name] | sort) == ["egress:weft_pod_in", "ingress:weft_pod_out"]
+    and (.counters | has("pass_pod_out") and has("drop_policy_egress"))' <<<"$view" >/dev/null \
+  && pass "pod-policy: weftctl bpf lists each pod veth's two filters, 3 weft_endpoints entries and the pods' verdict counters" \
+  || fail "pod-policy: weftctl bpf: $view"
 
 # --- no policy yet: enforcement off ----------------------------------------------------------
 i0=$(counter pass_pod_in)

@@ -5,8 +5,9 @@ import WeftAgent
 
 extension WeftCtl {
     /// `weftctl bpf [pin-root DIR]`: which Weft filters are attached where (tc ingress and
-    /// egress at Weft's handle and priority, 0x5746), how many entries each trust map and the
-    /// connection table hold, and the per-verdict counters summed over CPUs.
+    /// egress at Weft's handle and priority, 0x5746, on the node's devices and every pod
+    /// veth), how many entries each trust map, the pods' entries and the connection table
+    /// hold, and the per-verdict counters summed over CPUs.
     func showBPF() throws {
         try invocation.allowOnly(["pin-root"])
         let root = try invocation.value(after: "pin-root") ?? Ownership.bpfPinRoot
@@ -22,7 +23,7 @@ extension WeftCtl {
         let attached = try invocation.namespace.map { try NetworkNamespace.run(in: $0, query) } ?? query()
         let names = LinkNames(links)
         var maps: [(String, Int)] = []
-        for name in TrustMapContents.names + ["weft_conntrack"] {
+        for name in TrustMapContents.names + ["weft_endpoints", "weft_conntrack"] {
             let map = try BPFMap.openPinned("\(root)/\(name)")
             maps.append((name, try map.keys().count))
         }
