@@ -23,11 +23,7 @@ extension TrustFilters {
             try map.update(key: key, value: value)
             writes += 1
         }
-        let targets = try objects.filter { $0.program.device == .pod }.map { ($0.program, try $0.object.programFD($0.program.function)) }
-        let attach: @Sendable () throws -> Int = {
-            try targets.reduce(0) { sum, target in sum + (try Self.attach(target.1, program: target.0, on: endpoint.hostIndex)) }
-        }
-        return writes + (try namespace.map { try NetworkNamespace.run(in: $0, attach) } ?? attach())
+        return writes + (try attach(where: { $0.device == .pod }, on: { _ in endpoint.hostIndex }, namespace: namespace))
     }
 
     /// Forgets a pod veth's entry (its programs went with the device). A missing one is no error.

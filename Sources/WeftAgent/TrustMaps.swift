@@ -91,14 +91,19 @@ public final class TrustFilters: @unchecked Sendable {
     /// returns the number of attachments written. A filter that is not Weft's is never
     /// replaced or deleted (one at Weft's own place is refused with the reason).
     public func attach(uplinkIndex: Int32, overlayIndex: Int32, namespace: String?) throws -> Int {
-        let targets = try objects.filter { $0.program.device != .pod }.map { program, object in
-            (program, try object.programFD(program.function), program.device == .uplink ? uplinkIndex : overlayIndex)
+        try attach(where: { $0.device != .pod }, on: { $0.device == .uplink ? uplinkIndex : overlayIndex }, namespace: namespace)
+    }
+
+    /// Attaches the programs `include` picks, each on the interface `index` names for it,
+    /// inside `namespace`; returns the attachments written. The node's and the pods' share it.
+    func attach(where include: (TrustProgram) -> Bool, on index: (TrustProgram) -> Int32, namespace: String?) throws -> Int {
+        let targets = try objects.filter { include($0.program) }.map { program, object in
+            (program, try object.programFD(program.function), index(program))
         }
         let attach: @Sendable () throws -> Int = {
             try targets.reduce(0) { writes, target in writes + (try Self.attach(target.1, program: target.0, on: target.2)) }
         }
-        if let namespace { return try NetworkNamespace.run(in: namespace, attach) }
-        return try attach()
+        return try namespace.map { try NetworkNamespace.run(in: $0, attach) } ?? attach()
     }
 
     static func attach(_ programFD: Int32, program: TrustProgram, on ifindex: Int32) throws -> Int {
