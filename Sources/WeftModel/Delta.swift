@@ -15,11 +15,13 @@ public struct DesiredStateDelta: Codable, Hashable, Sendable {
     public var policy: [PolicyRule]?
     /// The whole egress policy when it changed; [] when it went away.
     public var egressPolicy: [PolicyRule]?
+    /// The whole CIDR identity table (1.4) when it changed; [] when it went away.
+    public var cidrs: [IPCacheEntry]?
     public var quarantined: [UInt32]?
 
     public var isEmpty: Bool {
         cluster == nil && node == nil && upsertPeers.isEmpty && removePeers.isEmpty && upsertIPCache.isEmpty
-            && removeIPCache.isEmpty && policy == nil && egressPolicy == nil && quarantined == nil
+            && removeIPCache.isEmpty && policy == nil && egressPolicy == nil && cidrs == nil && quarantined == nil
     }
 
     /// An empty delta from `fromRevision` to `revision` (sections are filled in by the caller).
@@ -43,6 +45,7 @@ public struct DesiredStateDelta: Codable, Hashable, Sendable {
         removeIPCache = old.ipcache.map(\.cidr).filter { !newCidrs.contains($0) }
         if old.policy != new.policy { policy = new.policy }
         if (old.egressPolicy ?? []) != (new.egressPolicy ?? []) { egressPolicy = new.egressPolicy ?? [] }
+        if (old.cidrs ?? []) != (new.cidrs ?? []) { cidrs = new.cidrs ?? [] }
         if old.quarantined != new.quarantined { quarantined = new.quarantined }
     }
 
@@ -76,6 +79,7 @@ extension DesiredNodeState {
         }
         if let policy = delta.policy { state.policy = policy }
         if let egress = delta.egressPolicy { state.egressPolicy = egress.isEmpty ? nil : egress }
+        if let cidrs = delta.cidrs { state.cidrs = cidrs.isEmpty ? nil : cidrs }
         if let quarantined = delta.quarantined { state.quarantined = quarantined }
         return state
     }

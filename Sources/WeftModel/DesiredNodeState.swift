@@ -7,7 +7,7 @@
 /// another major with an error naming both versions.
 public struct DesiredNodeState: Codable, Hashable, Sendable {
     public static let supportedMajor = 1
-    public static let currentVersion = "1.3"
+    public static let currentVersion = "1.4"
 
     public var version: String
     /// Increases with every change the controller makes; the agent acknowledges it.
@@ -22,11 +22,16 @@ public struct DesiredNodeState: Codable, Hashable, Sendable {
     /// Compiled egress policy (1.3): what each local identity (`source`) may send to
     /// (`destination`, or `PolicyRule.anySource` for anyone). nil or empty: egress not enforced.
     public var egressPolicy: [PolicyRule]?
+    /// The policies' ipBlock prefixes → CIDR identity (1.4): the identity the rules name
+    /// for any address in the prefix, pod or not, that no longer prefix here holds.
+    /// nil or empty: no rule of this node names an ipBlock.
+    public var cidrs: [IPCacheEntry]?
     /// Node indexes whose traffic every filter drops (revoked nodes).
     public var quarantined: [UInt32]
 
     public init(revision: UInt64, cluster: ClusterSettings, node: NodeSettings, peers: [Peer] = [],
-                ipcache: [IPCacheEntry] = [], policy: [PolicyRule] = [], egressPolicy: [PolicyRule]? = nil, quarantined: [UInt32] = []) {
+                ipcache: [IPCacheEntry] = [], policy: [PolicyRule] = [], egressPolicy: [PolicyRule]? = nil, cidrs: [IPCacheEntry]? = nil,
+                quarantined: [UInt32] = []) {
         version = Self.currentVersion
         self.revision = revision
         self.cluster = cluster
@@ -35,6 +40,7 @@ public struct DesiredNodeState: Codable, Hashable, Sendable {
         self.ipcache = ipcache
         self.policy = policy
         self.egressPolicy = egressPolicy
+        self.cidrs = cidrs
         self.quarantined = quarantined
     }
 }
@@ -196,18 +202,30 @@ public struct PolicyRule: Codable, Hashable, Sendable {
     /// pod that no policy selects, on a node where policy is enforced. In `egressPolicy`
     /// the same value as `destination` means "any receiver".
     public static let anySource = UInt32.max
+    /// The protocol words a rule can carry ("any": every protocol, and then no port).
+    public static let protocols = ["tcp", "udp", "sctp", "icmp", "any"]
 
     public var source: UInt32
     public var destination: UInt32
-    /// "tcp", "udp", "icmp" or "any".
+    /// One of `protocols` ("sctp": 1.4).
     public var proto: String
-    /// 0 = any port.
+    /// 0 = any port; with `portEnd`, the first port of a range.
     public var port: UInt16
+    /// The last port of the range `port`...`portEnd` (1.4); nil: `port` alone. An agent
+    /// before 1.4 reads only `port`, so it admits less than the rule, never more.
+    public var portEnd: UInt16?
 
-    public init(source: UInt32, destination: UInt32, proto: String, port: UInt16 = 0) {
+    public init(source: UInt32, destination: UInt32, proto: String, port: UInt16 = 0, portEnd: UInt16? = nil) {
         self.source = source
         self.destination = destination
         self.proto = proto
         self.port = port
+        self.portEnd = portEnd
+    }
+
+    /// The ports the rule covers (nil: any).
+    public var ports: ClosedRange<UInt16>? {
+        guard port != 0 else { return nil }
+        return port...max(port, portEnd ?? port)
     }
 }

@@ -20,12 +20,7 @@ extension DesiredNodeState {
             problems += Self.rotationProblems(peer, at: "peers[\(i)]")
         }
         if node.index > 0xffff { problems.append("node.index \(node.index) does not fit the 16-bit mark field") }
-        for (i, rule) in policy.enumerated() where !["tcp", "udp", "icmp", "any"].contains(rule.proto) {
-            problems.append("policy[\(i)].proto \"\(rule.proto)\" is not tcp, udp, icmp or any")
-        }
-        for (i, rule) in (egressPolicy ?? []).enumerated() where !["tcp", "udp", "icmp", "any"].contains(rule.proto) {
-            problems.append("egressPolicy[\(i)].proto \"\(rule.proto)\" is not tcp, udp, icmp or any")
-        }
+        problems += Self.ruleProblems(policy, at: "policy") + Self.ruleProblems(egressPolicy ?? [], at: "egressPolicy")
         if let limits = cluster.saLimits {
             if limits.hardPackets == 0 || limits.softPackets > limits.hardPackets {
                 problems.append("cluster.saLimits: softPackets \(limits.softPackets) must be <= hardPackets \(limits.hardPackets) > 0")
@@ -55,6 +50,23 @@ extension DesiredNodeState {
         for (name, plan) in [("outbound", peer.outbound), ("inbound", peer.inbound), ("inboundNext", peer.inboundNext), ("outboundNext", peer.outboundNext)] {
             // SPIs 1-255 are reserved by IANA (RFC 4303 section 2.1), 0 means "none".
             if let plan, plan.spi < 256 { problems.append("\(path).\(name).spi \(plan.spi) is reserved (must be >= 256)") }
+        }
+        return problems
+    }
+}
+
+extension DesiredNodeState {
+    /// Each rule names a known protocol, and a range only where there are ports to range over.
+    static func ruleProblems(_ rules: [PolicyRule], at path: String) -> [String] {
+        var problems: [String] = []
+        for (i, rule) in rules.enumerated() {
+            if !PolicyRule.protocols.contains(rule.proto) {
+                problems.append("\(path)[\(i)].proto \"\(rule.proto)\" is not one of \(PolicyRule.protocols.joined(separator: ", "))")
+            }
+            guard let end = rule.portEnd else { continue }
+            if rule.port == 0 || end < rule.port || !["tcp", "udp", "sctp"].contains(rule.proto) {
+                problems.append("\(path)[\(i)]: portEnd \(end) needs a tcp, udp or sctp rule whose port (\(rule.port)) is 1-\(end)")
+            }
         }
         return problems
     }
