@@ -34,9 +34,9 @@
 
 struct weft_flow {
 	struct weft_ct_key key; /* as the packet goes: saddr/daddr, ports (ICMP echo: the id) */
-	__u16 policy_port_be;   /* what weft_policy keys on: TCP/UDP dport, 0 otherwise */
+	__u16 policy_port_be;   /* what weft_policy keys on: TCP/UDP/SCTP dport, 0 otherwise */
 	__u8 tcp_flags;
-	__u8 tracked;           /* TCP, UDP or ICMP echo: weft_conntrack can hold it */
+	__u8 tracked;           /* TCP, UDP, SCTP or ICMP echo: weft_conntrack can hold it */
 	__u8 echo_reply;        /* ICMP echo reply: only a request starts, only a reply answers */
 	__u8 error;             /* an ICMP error: `quoted` is the flow of the packet it quotes */
 	struct weft_ct_key quoted;
@@ -70,6 +70,7 @@ static __always_inline void weft_flow_quoted(struct __sk_buff *skb, const struct
 	switch (inner.protocol) {
 	case IPPROTO_TCP:
 	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
 		__builtin_memcpy(&f->quoted.sport_be, &ports[0], 2);
 		__builtin_memcpy(&f->quoted.dport_be, &ports[2], 2);
 		break;
@@ -104,6 +105,7 @@ static __always_inline int weft_flow_parse(struct __sk_buff *skb, const struct i
 		f->tcp_flags = hdr[13];
 		break;
 	case IPPROTO_UDP:
+	case IPPROTO_SCTP: /* ports first, as UDP's (RFC 9260 3.1) */
 		if (bpf_skb_load_bytes(skb, l4, hdr, 4) < 0)
 			return WEFT_PARSE_MALFORMED;
 		break;

@@ -5,7 +5,7 @@
  * layouts, flag bits, verdict reasons.
  * bpf/README.md documents the same layouts byte by byte; keep the two in step.
  *
- * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all eleven
+ * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all twelve
  * maps: whichever object is loaded first creates and pins them, the others find the
  * pins (same name, type, key/value size, max_entries, flags) and reuses them. One set of
  * maps per bpffs pin directory, i.e. per node.
@@ -51,7 +51,8 @@ struct weft_mac {
 	__u16 pad; /* must be zero */
 };
 
-/* ---- weft_pod_cidrs (value node_index), weft_ipcache (value identity): LPM_TRIE --------- */
+/* ---- weft_pod_cidrs (value node_index), weft_ipcache (value identity), weft_cidrs (value
+ * CIDR identity: the policies' ipBlock prefixes, pods' addresses among them): LPM_TRIE ---- */
 
 struct weft_lpm_v4 {
 	__u32 prefixlen; /* host order, 0..32 */
@@ -60,7 +61,7 @@ struct weft_lpm_v4 {
 
 /* ---- weft_quarantine: HASH, key __u32 node_index, value __u8 (1 = quarantined) ---------- */
 
-/* ---- weft_policy: HASH, key struct weft_policy_key, value __u8 (1 = allow) -------------- */
+/* ---- weft_policy: LPM_TRIE, key struct weft_policy_key, value __u8 (1 = allow) ---------- */
 
 /* src_identity of a rule that admits every sender (known or not) to dst_identity */
 #define WEFT_IDENTITY_ANY 0xffffffffu
@@ -68,13 +69,22 @@ struct weft_lpm_v4 {
  * filters always admit it (NetworkPolicy never isolates a pod from its node: probes) */
 #define WEFT_IDENTITY_HOST 0xfffffffeu
 
+/* An allow rule: both identities always match whole; then the protocol (or any), then the
+ * destination port's leading bits, so that one entry covers an aligned block of ports and
+ * a range is a handful of entries. Allow-only: any match admits, and the longest-prefix
+ * lookup finds one exactly when some entry covers the packet. */
 struct weft_policy_key {
+	__u32 prefixlen;    /* host order: WEFT_POLICY_PREFIX_ANY, _PROTO, or _PROTO + port bits */
 	__u32 src_identity;
 	__u32 dst_identity;
-	__u8 proto;    /* IPPROTO_*; 0 = any protocol (then dport_be is 0 too) */
-	__u8 pad;      /* must be zero */
-	__u16 dport_be; /* network order; 0 = any port (and always 0 for ICMP) */
+	__u8 proto;         /* IPPROTO_*; 0 when prefixlen is WEFT_POLICY_PREFIX_ANY */
+	__u8 pad;           /* must be zero */
+	__u16 dport_be;     /* network order; bits past the prefix zero (always 0 for ICMP) */
 };
+
+#define WEFT_POLICY_PREFIX_ANY   64 /* the two identities: any protocol, any port */
+#define WEFT_POLICY_PREFIX_PROTO 80 /* ... and proto (with pad): any port of it */
+#define WEFT_POLICY_PREFIX_FULL  96 /* ... and all 16 port bits: one port (lookups use it) */
 
 /* ---- weft_conntrack: LRU_HASH, key struct weft_ct_key, value struct weft_ct_entry ------- */
 
@@ -87,7 +97,7 @@ struct weft_ct_key {
 	__u32 daddr_be;
 	__u16 sport_be;
 	__u16 dport_be;
-	__u8 proto;    /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP */
+	__u8 proto;    /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, IPPROTO_ICMP */
 	__u8 pad[3];   /* must be zero */
 };
 
@@ -106,7 +116,7 @@ struct weft_ct_entry {
 #define WEFT_CT_TCP_OPENING_S     60    /* SYN sent, nothing back yet */
 #define WEFT_CT_TCP_ESTABLISHED_S 21600 /* replied, not closing: 6 h, like Cilium's */
 #define WEFT_CT_TCP_CLOSING_S     10    /* RST seen, or FIN both ways */
-#define WEFT_CT_OTHER_S           60    /* UDP, ICMP echo */
+#define WEFT_CT_OTHER_S           60    /* UDP, SCTP (heartbeats every 30 s), ICMP echo */
 
 /* ---- weft_endpoints: HASH, key __u32 ifindex of a pod veth's node end ------------------ */
 
@@ -118,7 +128,7 @@ struct weft_endpoint {
 	__u16 flags;   /* WEFT_ENDPOINT_* */
 };
 
-/* ---- weft_egress: HASH, key struct weft_policy_key, value __u8 (1 = allow) --------------
+/* ---- weft_egress: LPM_TRIE, key struct weft_policy_key, value __u8 (1 = allow) ---------
  * What a local pod (src_identity) may send to dst_identity (WEFT_IDENTITY_ANY: anyone):
  * the same layout and wildcards as weft_policy, with the wildcard on the other side. */
 
@@ -159,7 +169,7 @@ _Static_assert(sizeof(struct weft_config) == 16, "weft_config layout");
 _Static_assert(sizeof(struct weft_peer) == 8, "weft_peer layout");
 _Static_assert(sizeof(struct weft_mac) == 8, "weft_mac layout");
 _Static_assert(sizeof(struct weft_lpm_v4) == 8, "weft_lpm_v4 layout");
-_Static_assert(sizeof(struct weft_policy_key) == 12, "weft_policy_key layout");
+_Static_assert(sizeof(struct weft_policy_key) == 16, "weft_policy_key layout");
 _Static_assert(sizeof(struct weft_counter) == 16, "weft_counter layout");
 _Static_assert(sizeof(struct weft_ct_key) == 16, "weft_ct_key layout");
 _Static_assert(sizeof(struct weft_ct_entry) == 16, "weft_ct_entry layout");
@@ -214,6 +224,15 @@ struct {
 } weft_ipcache SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct weft_lpm_v4);
+	__type(value, __u32);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_cidrs SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__type(key, __u32);
@@ -222,16 +241,18 @@ struct {
 } weft_quarantine SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 262144);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct weft_policy_key);
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_policy SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
 	__uint(max_entries, 262144);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct weft_policy_key);
 	__type(value, __u8);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);

@@ -24,9 +24,10 @@
  * 10. non-first fragment (no ports to look at)             -> pass, WEFT_PASS_OVERLAY
  *        (the receiver cannot reassemble it without the first fragment, judged here)
  * 11. policy: src/dst identity = weft_ipcache[saddr/daddr] (0 when absent);
- *     dport = TCP/UDP destination port, 0 for ICMP and other protocols; allowed if
- *     weft_policy has {src,dst,proto,dport}, {src,dst,proto,0} or {src,dst,0,0} = 1,
- *     for src the sender's identity or WEFT_IDENTITY_ANY
+ *     dport = TCP/UDP/SCTP destination port, 0 for ICMP and other protocols; allowed if
+ *     weft_policy has an entry covering {src,dst,proto,dport} (that port, a block of
+ *     ports holding it, any port of proto, or anything), for src the sender's identity,
+ *     WEFT_IDENTITY_ANY or the sender's CIDR identity (weft_cidrs; weft_policy.h)
  *                                                          -> pass, WEFT_PASS_OVERLAY
  * 12. with WEFT_CFG_ALLOW_REPLIES: a reply of a live connection this node started
  *     (weft_conntrack, written by weft_track.c on weft0 egress; TCP, UDP, ICMP echo)
@@ -109,7 +110,7 @@ int weft_overlay_ingress(struct __sk_buff *skb)
 
 	src_id = weft_identity(ip.saddr);
 	dst_id = weft_identity(ip.daddr);
-	if (weft_policy_allows(src_id, dst_id, ip.protocol, flow.policy_port_be))
+	if (weft_policy_allows(ip.saddr, src_id, dst_id, ip.protocol, flow.policy_port_be))
 		return weft_verdict(skb, WEFT_PASS_OVERLAY);
 	if ((flags & WEFT_CFG_ALLOW_REPLIES) && flow.tracked && weft_ct_is_reply(&flow))
 		return weft_verdict(skb, WEFT_PASS_REPLY);

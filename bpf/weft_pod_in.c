@@ -64,7 +64,7 @@ int weft_pod_in(struct __sk_buff *skb)
 	} else {
 		src_id = weft_identity(ip.saddr);
 		admitted = src_id == WEFT_IDENTITY_HOST ||
-			   weft_policy_allows(src_id, weft_identity(ip.daddr), ip.protocol, flow.policy_port_be);
+			   weft_policy_allows(ip.saddr, src_id, weft_identity(ip.daddr), ip.protocol, flow.policy_port_be);
 	}
 	if (admitted) {
 		if ((flags & WEFT_CFG_ENFORCE_EGRESS) && flow.tracked)

@@ -15,7 +15,8 @@
  *       L4 header too short                                 -> drop, WEFT_DROP_MALFORMED
  *       a reply of (or ICMP error about) a live connection in weft_conntrack, e.g. one
  *       the pod accepted                                    -> pass, WEFT_PASS_REPLY
- *       weft_egress allows {pod's identity, dst identity or ANY, proto, dport}
+ *       weft_egress allows {pod's identity, dst identity, ANY or dst's CIDR identity,
+ *       proto, dport}
  *         (recorded in weft_conntrack)                      -> pass, WEFT_PASS_POD_OUT
  *       otherwise                                           -> drop, WEFT_DROP_POLICY_EGRESS
  *  6. IPv6 (Weft gives pods no IPv6 address; their link-local
@@ -75,7 +76,7 @@ int weft_pod_out(struct __sk_buff *skb)
 			return weft_verdict(skb, WEFT_DROP_MALFORMED);
 		if (flow.tracked && weft_ct_is_reply(&flow))
 			return weft_verdict(skb, WEFT_PASS_REPLY);
-		if (!weft_egress_allows(weft_identity(ip.saddr), weft_identity(ip.daddr), ip.protocol, flow.policy_port_be))
+		if (!weft_egress_allows(weft_identity(ip.saddr), ip.daddr, weft_identity(ip.daddr), ip.protocol, flow.policy_port_be))
 			return weft_verdict(skb, WEFT_DROP_POLICY_EGRESS);
 	}
 	if (parsed == WEFT_PARSE_OK && flow.tracked)

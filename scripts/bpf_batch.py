@@ -26,8 +26,9 @@ def lpm(address, length):
 
 
 def policy_key(src, dst, proto, port):
-    """struct weft_policy_key"""
-    return le32(src) + le32(dst) + bytes([proto, 0]) + struct.pack("!H", port)
+    """struct weft_policy_key, a longest-prefix key: 64 any protocol, 80 any port, 96 one port"""
+    length = 64 if proto == 0 else 80 if port == 0 else 96
+    return le32(length) + le32(src) + le32(dst) + bytes([proto, 0]) + struct.pack("!H", port)
 
 
 def config(flags, port=4789):

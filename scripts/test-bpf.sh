@@ -36,7 +36,8 @@
 #   4. plaintext VXLAN from a must_encrypt peer is dropped (PLAINTEXT); ESP from a known
 #      peer passes, ESP from a non-peer passes uncounted
 #   5. weft0: inner source outside the sending node's pod CIDR is dropped (SPOOFED_SOURCE)
-#   6. weft0: policy (exact, any-port, any-protocol, from-anyone entries; enforcement off), ARP always
+#   6. weft0: policy (exact, any-port, any-protocol, from-anyone, port-block, SCTP and CIDR
+#      identity entries; enforcement off), ARP always
 #      passes (also from an unknown sender: UNKNOWN_SENDER), replies (flag bit 1): those of
 #      connections B started pass (PASS_REPLY), reply-shaped packets of none, forgotten or
 #      expired ones are dropped (DROP_POLICY); ICMP errors about what B sent pass as related
@@ -68,10 +69,11 @@ readonly A_MAC=02:57:00:00:00:01 B_MAC=02:57:00:00:00:02 M_MAC=02:57:00:00:00:03
 readonly A_POD=10.1.0.10 A_POD2=10.1.0.11 B_POD=10.2.0.10 M_POD=10.3.0.10
 readonly VNI=42 PORT=4789
 readonly ID_A=100 ID_A2=101 ID_B=200
+readonly CIDR_BLOCK=16777216 CIDR_EXCEPT=16777217 # CIDR identities (0x01000000 on)
 readonly MARK_TAG=0x57000000 MARK_MASK=0xff000000
 readonly CFG_ENFORCE=1 CFG_REPLIES=2
 readonly PEER_MUST_ENCRYPT=1 PEER_QUARANTINED=2
-readonly P_ICMP=1 P_TCP=6 P_UDP=17
+readonly P_ICMP=1 P_TCP=6 P_UDP=17 P_SCTP=132
 # frame sizes at tc ingress (skb->len, from the Ethernet header): ping -s 56 is an 84-byte
 # IPv4 packet, 98 bytes as the inner frame on weft0, 98 + 50 (VXLAN/UDP/IPv4/Ethernet)
 # on the uplink; a 4-byte UDP payload is 46 inner / 96 outer; a 64-byte raw ESP packet 98
@@ -161,9 +163,17 @@ pod_cidr() { m_set weft_pod_cidrs "$(lpm "$1")" "$(le32 "$2")"; }               
 ipcache() { m_set weft_ipcache "$(lpm "$1")" "$(le32 "$2")"; }                  # cidr identity
 quarantine() { m_set weft_quarantine "$(le32 "$1")" "$(u8 1)"; }                # node
 unquarantine() { m_del weft_quarantine "$(le32 "$1")"; }
-pkey() { echo "$(le32 "$1") $(le32 "$2") $(u8 "$3") 00 $(be16 "$4")"; }           # src dst proto port
+# struct weft_policy_key, a longest-prefix key: prefix 64 = any protocol, 80 = any port of
+# proto, 80 + BITS = the ports sharing PORT's first BITS bits (96: PORT alone)
+pkey() { # src dst proto port [bits]
+  local len=96
+  if [ "$3" = 0 ]; then len=64; elif [ "$4" = 0 ]; then len=80; elif [ -n "${5:-}" ]; then len=$((80 + $5)); fi
+  echo "$(le32 $len) $(le32 "$1") $(le32 "$2") $(u8 "$3") 00 $(be16 "$4")"
+}
 allow() { m_set weft_policy "$(pkey "$@")" "$(u8 1)"; }
 disallow() { m_del weft_policy "$(pkey "$@")"; }
+cidr_id() { m_set weft_cidrs "$(lpm "$1")" "$(le32 "$2")"; }                   # cidr identity
+cidr_id_del() { m_del weft_cidrs "$(lpm "$1")"; }
 test_mark() { m_set weft_test_mark "$(le32 0)" "$(le32 "$1")"; }
 
 # --- counters -----------------------------------------------------------------------------
@@ -257,6 +267,15 @@ if sys.argv[6]:
 for _ in range(int(sys.argv[4])):
     s.sendto(bytes.fromhex(sys.argv[5]), (sys.argv[2], int(sys.argv[3])))' \
     "$2" "$3" "$4" "$N" "${5:-77656674}" "${6:-}"
+}
+# SCTP common headers (ports, verification tag, checksum: 12 bytes, as long as udp_send's
+# UDP header and payload) on a raw socket: no SCTP stack needed, the verdict is counted
+sctp_send() { # ns src dst dport
+  ip netns exec "$1" python3 -c 'import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 132)
+s.bind((sys.argv[1], 0))
+for _ in range(int(sys.argv[4])):
+    s.sendto(struct.pack("!HHII", 40000, int(sys.argv[3]), 0, 0), (sys.argv[2], 0))' "$2" "$3" "$4" "$N"
 }
 # 8 bytes of IPv4 options (7 NOPs, EOL): ihl 7, every L4 field 8 bytes further on
 readonly IPOPTS=0101010101010100
@@ -368,8 +387,8 @@ shared=1
 for id in ${up_maps//,/ } ${ov_maps//,/ } ${tr_maps//,/ }; do
   [[ ",$pinned_ids," == *",$id,"* ]] || shared=0
 done
-if [ "$n_pins" -eq 11 ] && [ "$shared" = 1 ] && [ -n "$tr_maps" ]; then
-  pass "0 the three programs pass the verifier on $(uname -r) and use the same 11 pinned maps in $pins (uplink maps $up_maps, overlay maps $ov_maps, egress tracker maps $tr_maps)"
+if [ "$n_pins" -eq 12 ] && [ "$shared" = 1 ] && [ -n "$tr_maps" ]; then
+  pass "0 the three programs pass the verifier on $(uname -r) and use the same 12 pinned maps in $pins (uplink maps $up_maps, overlay maps $ov_maps, egress tracker maps $tr_maps)"
 else
   fail "0 map sharing: $n_pins pins ($pinned_ids), uplink uses $up_maps, overlay uses $ov_maps, egress tracker uses $tr_maps"
 fi
@@ -528,6 +547,51 @@ verdict 6g4 "weft0: ... and not UDP/6001" \
   PASS_UPLINK=$N/$((N * UDP_OUT)) DROP_POLICY=$N/$((N * UDP_IN)) -- \
   "udp-not-delivered:$(is $(($(noports_b) - u0)) 0)"
 disallow 4294967295 $ID_B $P_UDP 6000
+
+allow $ID_A2 $ID_B $P_UDP 6000 13   # the block 6000-6007, one entry
+begin; u0=$(noports_b)
+udp_send "$ns_a" "$A_POD2" "$B_POD" 6007
+verdict 6g5 "weft0: {$ID_A2,$ID_B,udp,6000/13} (a port range as one block) admits UDP/6007" \
+  PASS_UPLINK=$N/$((N * UDP_OUT)) PASS_OVERLAY=$N/$((N * UDP_IN)) -- \
+  "udp-delivered:$(is $(($(noports_b) - u0)) $N)"
+begin; u0=$(noports_b)
+udp_send "$ns_a" "$A_POD2" "$B_POD" 6008
+verdict 6g6 "weft0: ... and not UDP/6008, past the block" \
+  PASS_UPLINK=$N/$((N * UDP_OUT)) DROP_POLICY=$N/$((N * UDP_IN)) -- \
+  "udp-not-delivered:$(is $(($(noports_b) - u0)) 0)"
+disallow $ID_A2 $ID_B $P_UDP 6000 13
+
+allow $ID_A2 $ID_B $P_SCTP 9
+begin
+sctp_send "$ns_a" "$A_POD2" "$B_POD" 9
+verdict 6g7 "weft0: {$ID_A2,$ID_B,sctp,9} admits SCTP to port 9 (its ports read like UDP's)" \
+  PASS_UPLINK=$N/$((N * UDP_OUT)) PASS_OVERLAY=$N/$((N * UDP_IN))
+begin
+sctp_send "$ns_a" "$A_POD2" "$B_POD" 10
+verdict 6g8 "weft0: ... and not SCTP to port 10" PASS_UPLINK=$N/$((N * UDP_OUT)) DROP_POLICY=$N/$((N * UDP_IN))
+begin
+udp_send "$ns_a" "$A_POD2" "$B_POD" 9
+verdict 6g9 "weft0: ... nor UDP to port 9: protocols stay distinct" PASS_UPLINK=$N/$((N * UDP_OUT)) DROP_POLICY=$N/$((N * UDP_IN))
+disallow $ID_A2 $ID_B $P_SCTP 9
+
+# an ipBlock 10.1.0.0/24 except 10.1.0.11/32: the agent maps both prefixes to CIDR
+# identities and allows only the block's; the sender's pod identity plays no part
+cidr_id 10.1.0.0/24 $CIDR_BLOCK
+cidr_id 10.1.0.11/32 $CIDR_EXCEPT
+allow $CIDR_BLOCK $ID_B $P_UDP 7000
+begin; u0=$(noports_b)
+udp_send "$ns_a" "$A_POD" "$B_POD" 7000
+verdict 6g10 "weft0: {CIDR $CIDR_BLOCK,$ID_B,udp,7000} admits $A_POD (in 10.1.0.0/24, by weft_cidrs)" \
+  PASS_UPLINK=$N/$((N * UDP_OUT)) PASS_OVERLAY=$N/$((N * UDP_IN)) -- \
+  "udp-delivered:$(is $(($(noports_b) - u0)) $N)"
+begin; u0=$(noports_b)
+udp_send "$ns_a" "$A_POD2" "$B_POD" 7000
+verdict 6g11 "weft0: ... and not $A_POD2, whose longest prefix is the except's" \
+  PASS_UPLINK=$N/$((N * UDP_OUT)) DROP_POLICY=$N/$((N * UDP_IN)) -- \
+  "udp-not-delivered:$(is $(($(noports_b) - u0)) 0)"
+disallow $CIDR_BLOCK $ID_B $P_UDP 7000
+cidr_id_del 10.1.0.0/24
+cidr_id_del 10.1.0.11/32
 
 config 0
 begin; e0=$(echos_b)

@@ -12,8 +12,8 @@ public struct TrustMapContents: Hashable, Sendable {
     static let mustEncrypt: UInt32 = 1 << 0, quarantinedFlag: UInt32 = 1 << 1
     /// `WEFT_IDENTITY_HOST`: the node's own addresses, which the pods' filters always admit.
     public static let hostIdentity: UInt32 = 0xffff_fffe
-    public static let names = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_quarantine", "weft_policy",
-                               "weft_egress"]
+    public static let names = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_cidrs", "weft_quarantine",
+                               "weft_policy", "weft_egress"]
 
     public init(_ state: DesiredNodeState) throws {
         var maps = Dictionary(uniqueKeysWithValues: Self.names.map { ($0, [[UInt8]: [UInt8]]()) })
@@ -46,13 +46,12 @@ public struct TrustMapContents: Hashable, Sendable {
             maps["weft_ipcache"]![le32(32) + be32(v4)] = le32(Self.hostIdentity)
         }
         for index in quarantined { maps["weft_quarantine"]![le32(index)] = [1] }
-        for (map, rules) in [("weft_policy", state.policy), ("weft_egress", egress)] {
-            for rule in rules {
-                let proto: UInt8 = ["tcp": 6, "udp": 17, "icmp": 1][rule.proto] ?? 0
-                let port = proto == 0 || proto == 1 ? 0 : rule.port
-                maps[map]![le32(rule.source) + le32(rule.destination) + [proto, 0] + be16(port)] = [1]
-            }
+        for (i, entry) in (state.cidrs ?? []).enumerated() {
+            guard let prefix = IPPrefix(entry.cidr), case .v4(let address) = prefix.address else { throw DesiredStateError("cidrs[\(i)].cidr \"\(entry.cidr)\" is not an IPv4 prefix") }
+            maps["weft_cidrs"]![le32(UInt32(prefix.length)) + be32(address)] = le32(entry.identity)
         }
+        maps["weft_policy"] = try PolicyKeys.entries(state.policy, map: "weft_policy")
+        maps["weft_egress"] = try PolicyKeys.entries(egress, map: "weft_egress")
         self.maps = maps
     }
 }

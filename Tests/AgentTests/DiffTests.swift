@@ -159,8 +159,8 @@ struct TrustMapTests {
         // the node's own addresses (underlay 192.0.2.1, VTEP 10.244.0.0) are WEFT_IDENTITY_HOST
         #expect(maps["weft_ipcache"] == [[32, 0, 0, 0, 10, 244, 1, 10]: [200, 0, 0, 0], [32, 0, 0, 0, 192, 0, 2, 1]: [0xfe, 0xff, 0xff, 0xff],
                                          [32, 0, 0, 0, 10, 244, 0, 0]: [0xfe, 0xff, 0xff, 0xff]])
-        // struct weft_policy_key { u32 src; u32 dst; u8 proto; u8 pad; be16 dport }
-        #expect(maps["weft_policy"] == [[200, 0, 0, 0, 100, 0, 0, 0, 6, 0, 0, 80]: [1]])
+        // struct weft_policy_key { u32 prefixlen = 96 (one port); u32 src; u32 dst; u8 proto; u8 pad; be16 dport }
+        #expect(maps["weft_policy"] == [[96, 0, 0, 0, 200, 0, 0, 0, 100, 0, 0, 0, 6, 0, 0, 80]: [1]])
         #expect(maps["weft_quarantine"] == [[2, 0, 0, 0]: [1]])
     }
 
@@ -171,8 +171,21 @@ struct TrustMapTests {
                               PolicyRule(source: 100, destination: 300, proto: "any", port: 0)]
         let maps = try TrustMapContents(state).maps
         #expect(maps["weft_config"]?[[0, 0, 0, 0]]?.suffix(4) == [6, 0, 0, 0])
-        #expect(maps["weft_egress"] == [[100, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 17, 0, 0, 53]: [1], [100, 0, 0, 0, 44, 1, 0, 0, 0, 0, 0, 0]: [1]])
+        // prefixlen 96: udp/53 exactly; 64: the two identities, any protocol
+        #expect(maps["weft_egress"] == [[96, 0, 0, 0, 100, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 17, 0, 0, 53]: [1],
+                                        [64, 0, 0, 0, 100, 0, 0, 0, 44, 1, 0, 0, 0, 0, 0, 0]: [1]])
         #expect(maps["weft_policy"] == [:])
+    }
+
+    @Test("ipBlock prefixes fill weft_cidrs (struct weft_lpm_v4 → CIDR identity)")
+    func cidrLayout() throws {
+        var state = sampleNodeState(peers: 1)
+        state.cidrs = [IPCacheEntry(cidr: "10.0.0.0/8", identity: 0x0100_0000), IPCacheEntry(cidr: "203.0.113.0/24", identity: 0x0100_0001)]
+        let maps = try TrustMapContents(state).maps
+        #expect(maps["weft_cidrs"] == [[8, 0, 0, 0, 10, 0, 0, 0]: [0, 0, 0, 1], [24, 0, 0, 0, 203, 0, 113, 0]: [1, 0, 0, 1]])
+        state.cidrs = [IPCacheEntry(cidr: "2001:db8::/32", identity: 0x0100_0000)]
+        let error = #expect(throws: DesiredStateError.self) { try TrustMapContents(state) }
+        #expect(error?.description == "cidrs[0].cidr \"2001:db8::/32\" is not an IPv4 prefix")
     }
 
     @Test("no policy: enforcement off; no quarantine: empty map")
