@@ -30,6 +30,7 @@ extension Planner {
         var ipcache: [UInt64]
         var policy: [PolicyRule]
         var egressPolicy: [PolicyRule]
+        var cidrs: [IPCacheEntry]
 
         public init(_ state: DesiredNodeState) {
             revision = state.revision
@@ -38,6 +39,7 @@ extension Planner {
             }.sorted()
             policy = state.policy
             egressPolicy = state.egressPolicy ?? []
+            cidrs = state.cidrs ?? []
         }
     }
 
@@ -133,6 +135,11 @@ extension Planner {
         if egressRules != sent.egressPolicy {
             delta.egressPolicy = egressRules
             sent.egressPolicy = egressRules
+        }
+        let cidrs = cidrs(for: rules, egressRules)
+        if cidrs != sent.cidrs {
+            delta.cidrs = cidrs
+            sent.cidrs = cidrs
         }
     }
 }

@@ -101,6 +101,8 @@ public struct Planner: Sendable {
                                      policy: rules(for: node), quarantined: topology.quarantined)
         let egressRules = egressRules(for: node)
         state.egressPolicy = egressRules.isEmpty ? nil : egressRules
+        let cidrs = cidrs(for: state.policy, egressRules)
+        state.cidrs = cidrs.isEmpty ? nil : cidrs
         state.node.incarnation = credentials[node]?.incarnation
         return state
     }
@@ -112,7 +114,7 @@ public struct Planner: Sendable {
             policy.rules(to: identity, into: &rules)
             if policy.isSelected(identity) { policy.reverseRules(from: identity, into: &rules) }
         }
-        return rules.sorted { ($0.destination, $0.source, $0.proto, $0.port) < ($1.destination, $1.source, $1.proto, $1.port) }
+        return rules.sorted { ($0.destination, $0.source, $0.proto, $0.port, $0.portEnd ?? 0) < ($1.destination, $1.source, $1.proto, $1.port, $1.portEnd ?? 0) }
     }
 
     /// What `node`'s pods may send: empty (not enforced) unless one of them is isolated for egress.
@@ -120,7 +122,15 @@ public struct Planner: Sendable {
         guard let locals = localIdentities[node], locals.keys.contains(where: egress.isSelected) else { return [] }
         var rules: Set<PolicyRule> = []
         for identity in locals.keys { egress.rules(from: identity, into: &rules) }
-        return rules.sorted { ($0.source, $0.destination, $0.proto, $0.port) < ($1.source, $1.destination, $1.proto, $1.port) }
+        return rules.sorted { ($0.source, $0.destination, $0.proto, $0.port, $0.portEnd ?? 0) < ($1.source, $1.destination, $1.proto, $1.port, $1.portEnd ?? 0) }
+    }
+
+    /// The whole CIDR table when a rule names a CIDR identity (all of it: a prefix no rule
+    /// names, an `except`, is what keeps its addresses out of the wider block), else none.
+    func cidrs(for rules: [PolicyRule], _ egressRules: [PolicyRule]) -> [IPCacheEntry] {
+        let table = policy.cidrs
+        guard rules.contains(where: { table.isCIDR($0.source) }) || egressRules.contains(where: { table.isCIDR($0.destination) }) else { return [] }
+        return table.entries
     }
 
     /// Local pods, and the pods of every other identity the node's rules name.
@@ -150,8 +160,10 @@ public struct Planner: Sendable {
 
     func rulesHash(_ node: String) -> Int {
         var hasher = Hasher()
-        hasher.combine(rules(for: node))
-        hasher.combine(egressRules(for: node))
+        let rules = rules(for: node), egressRules = egressRules(for: node)
+        hasher.combine(rules)
+        hasher.combine(egressRules)
+        hasher.combine(cidrs(for: rules, egressRules))
         return hasher.finalize()
     }
 

@@ -24,6 +24,8 @@ struct PolicyIndex {
     let grants: [[DatapathGrant]]
     /// What the datapath leaves out, for every policy of the spec.
     let unenforced: [UnenforcedPolicyPart]
+    /// The ipBlock prefixes of every policy, both directions (one table per spec).
+    let cidrs: CIDRIdentities
     let namespaceLabels: [String: [String: String]]
     /// Identity → indexes of the policies selecting it / admitting it as a source.
     private(set) var selectedBy: [UInt32: [Int]] = [:]
@@ -43,8 +45,10 @@ struct PolicyIndex {
     init(spec: ClusterSpec, direction: PolicyDirection = .ingress) {
         self.direction = direction
         var policies: [CompiledPolicy] = [], grants: [[DatapathGrant]] = [], unenforced: [UnenforcedPolicyPart] = []
-        for policy in CompiledPolicy.all(in: spec) {
-            let compiled = DatapathGrant.compile(policy, direction)
+        let all = CompiledPolicy.all(in: spec)
+        cidrs = CIDRIdentities(all)
+        for policy in all {
+            let compiled = DatapathGrant.compile(policy, direction, cidrs: cidrs)
             unenforced += compiled.unenforced
             guard policy.directions.contains(direction) else { continue }
             policies.append(policy)
@@ -124,14 +128,9 @@ struct PolicyIndex {
             rules.insert(PolicyRule(source: PolicyRule.anySource, destination: identity, proto: "any", port: 0))
             return
         }
-        for j in selecting {
-            for (g, grant) in grants[j].enumerated() {
-                for port in grant.ports {
-                    if grant.fromAnyone { rules.insert(PolicyRule(source: PolicyRule.anySource, destination: identity, proto: port.proto, port: port.port)) }
-                    for source in grantSources[j][g] {
-                        rules.insert(PolicyRule(source: source, destination: identity, proto: port.proto, port: port.port))
-                    }
-                }
+        forEachGrant(of: selecting) { grant, peers in
+            for port in grant.ports {
+                for source in peers { rules.insert(PolicyRule(source: source, destination: identity, proto: port.proto, port: port.port, portEnd: port.end)) }
             }
         }
     }
@@ -142,14 +141,19 @@ struct PolicyIndex {
             rules.insert(PolicyRule(source: identity, destination: PolicyRule.anySource, proto: "any", port: 0))
             return
         }
+        forEachGrant(of: selecting) { grant, peers in
+            for port in grant.ports {
+                for target in peers { rules.insert(PolicyRule(source: identity, destination: target, proto: port.proto, port: port.port, portEnd: port.end)) }
+            }
+        }
+    }
+
+    /// Each grant of the policies `selecting`, with the identities it names: anyone
+    /// (`PolicyRule.anySource`), its pods' identities, its ipBlocks' CIDR identities.
+    private func forEachGrant(of selecting: [Int], _ body: (DatapathGrant, [UInt32]) -> Void) {
         for j in selecting {
             for (g, grant) in grants[j].enumerated() {
-                for port in grant.ports {
-                    if grant.fromAnyone { rules.insert(PolicyRule(source: identity, destination: PolicyRule.anySource, proto: port.proto, port: port.port)) }
-                    for target in grantSources[j][g] {
-                        rules.insert(PolicyRule(source: identity, destination: target, proto: port.proto, port: port.port))
-                    }
-                }
+                body(grant, (grant.fromAnyone ? [PolicyRule.anySource] : []) + grantSources[j][g] + grant.cidrPeers)
             }
         }
     }
@@ -159,7 +163,7 @@ struct PolicyIndex {
         for j in admittedBy[identity] ?? [] {
             for (g, grant) in grants[j].enumerated() where grantSources[j][g].contains(identity) {
                 for target in selected[j] {
-                    for port in grant.ports { rules.insert(PolicyRule(source: identity, destination: target, proto: port.proto, port: port.port)) }
+                    for port in grant.ports { rules.insert(PolicyRule(source: identity, destination: target, proto: port.proto, port: port.port, portEnd: port.end)) }
                 }
             }
         }
