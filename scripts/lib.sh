@@ -148,6 +148,22 @@ dropped_within() {
   done
 }
 
+# snmp NS PROTO FIELD: a /proc/net/snmp counter of namespace NS (Udp NoPorts: datagrams
+# that reached it for a closed port, i.e. that every filter on the way let through)
+snmp() {
+  # shellcheck disable=SC2016 # awk program
+  ip netns exec "$1" awk -v p="$2:" -v f="$3" '$1 == p {
+    if (!n) { for (i = 2; i <= NF; i++) h[i] = $i; n = 1 }
+    else { for (i = 2; i <= NF; i++) if (h[i] == f) print $i } }' /proc/net/snmp
+}
+
+# udp_burst NS DST PORT [COUNT]: COUNT (3) datagrams from NS to DST:PORT
+udp_burst() {
+  ip netns exec "$1" python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[3])): s.sendto(b"weft", (sys.argv[1], int(sys.argv[2])))' "$2" "$3" "${4:-3}"
+}
+
 # slowwait SECONDS CMD...: true as soon as CMD succeeds (tried every 0.1 s), false when
 # SECONDS pass first (kselftest's name).
 slowwait() {

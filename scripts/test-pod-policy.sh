@@ -15,7 +15,9 @@
 # denied at c and c is denied at a (drop counters), the node reaches the isolated c (host
 # identity); a pod sending from an address or a MAC it was not given is dropped as spoofed;
 # with egress policy (revision 3), a sends only what its rules allow, and its answers to
-# the node pass as replies; DEL forgets the pod's entry; an agent restart restores a
+# the node pass as replies; with an ipBlock and a port range (revision 4), c admits UDP
+# 7000-7009 from the node's pod CIDR but not from b (the block's except) nor outside the
+# range; DEL forgets the pod's entry; an agent restart restores a
 # removed filter and entry.
 # Needs root. Exit 0 all passed, 1 failure, 4 skipped. PASS/FAIL/SKIP lines.
 set -uo pipefail
@@ -174,6 +176,38 @@ got=$(cat "$TMP/received" 2>/dev/null || echo 0)
 [ "$got" = $((400 << 20)) ] && [ "$(counter drop_policy)" = "$p0" ] && [ "$(counter drop_policy_egress)" = "$e0" ] \
   && pass "pod-policy: 400 MiB b -> c over TCP with both directions enforced: all of it arrived, no packet dropped (drop_policy $p0, drop_policy_egress $e0 unchanged)" \
   || fail "pod-policy: bulk b -> c: received $got of $((400 << 20)); drop_policy $p0 -> $(counter drop_policy), drop_policy_egress $e0 -> $(counter drop_policy_egress)"
+
+# --- revision 4: an ipBlock with an except, a port range ------------------------------------
+# a may now send c any UDP; c admits UDP 7000-7009 from 10.244.1.0/24 except b's address:
+# the agent writes the range as
+# two port blocks (7000/13, 7008/15) and the two prefixes into weft_cidrs. Delivery is read
+# in c's own counters (UDP to a closed port: NoPorts), denials in the drop counter.
+block='{"source":16777216,"destination":300,"proto":"udp","port":7000,"portEnd":7009}'
+cidrs="{\"cidr\":\"10.244.1.0/24\",\"identity\":16777216},{\"cidr\":\"${ADDR[b]}/32\",\"identity\":16777217}"
+jq -c ".revision = 4 | .policy += [$block] | .cidrs = [$cidrs] | .egressPolicy += [{\"source\":100,\"destination\":300,\"proto\":\"udp\",\"port\":0}]" "$TMP/desired.json" > "$TMP/desired.next" && mv "$TMP/desired.next" "$TMP/desired.json"
+block_in() { [ "$(bpftool -j map dump pinned "$PIN/weft_policy" | jq length)" = 5 ] && [ "$(bpftool -j map dump pinned "$PIN/weft_cidrs" | jq length)" = 2 ]; }
+slowwait 30 block_in || fail "pod-policy: the agent did not load revision 4's block and range (weft_policy $(bpftool -j map dump pinned "$PIN/weft_policy" | jq length), weft_cidrs $(bpftool -j map dump pinned "$PIN/weft_cidrs" | jq length))"
+delivered() { # FROM PORT: 3 datagrams from pod FROM reach c's closed PORT
+  local n0
+  n0=$(snmp "$(pod c)" Udp NoPorts)
+  udp_burst "$(pod "$1")" "${ADDR[c]}" "$2"
+  slowwait 10 test "$(snmp "$(pod c)" Udp NoPorts)" -ge $((n0 + 3))
+}
+refused() { # FROM PORT: 3 datagrams from pod FROM are dropped by c's filter, none delivered
+  local n0 d0
+  n0=$(snmp "$(pod c)" Udp NoPorts) d0=$(counter drop_policy)
+  udp_burst "$(pod "$1")" "${ADDR[c]}" "$2"
+  slowwait 10 test "$(counter drop_policy)" -ge $((d0 + 3)) && [ "$(snmp "$(pod c)" Udp NoPorts)" = "$n0" ]
+}
+delivered a 7000 && delivered a 7009 \
+  && pass "pod-policy: ipBlock: a (in 10.244.1.0/24) reaches c on UDP 7000 and 7009, both ends of the range" \
+  || fail "pod-policy: ipBlock: a -> c UDP 7000/7009 not delivered"
+refused a 7010 && refused a 6999 \
+  && pass "pod-policy: ipBlock: ... and not on 7010 or 6999, past the range (dropped and counted)" \
+  || fail "pod-policy: ipBlock: a -> c UDP 7010/6999 was not refused"
+refused b 7005 \
+  && pass "pod-policy: ipBlock: b, whose address is the block's except, is dropped on UDP 7005" \
+  || fail "pod-policy: ipBlock: b -> c UDP 7005 was not refused"
 
 # --- anti-spoofing -----------------------------------------------------------------------------
 ip -n "$(pod b)" addr add 10.244.1.99/32 dev eth0
