@@ -2,10 +2,12 @@ import WeftModel
 
 /// What the filters enforce of a compiled policy, in one direction: ingress from pods (by
 /// identity), from ipBlocks (by CIDR identity, `CIDRIdentities`) or from anyone; egress to
-/// the same; on any traffic, on a protocol, or on ports and ranges of TCP, UDP and SCTP.
-/// What is left (named ports) is named as an `UnenforcedPolicyPart` and reported: the
-/// controller logs it and counts it in a metric, `weftctl policy check` says so. Where a
-/// part is missing the datapath admits less than the policy, never more.
+/// the same; on any traffic, on a protocol, on ports and ranges of TCP, UDP and SCTP, or on
+/// named ports (resolved per destination identity, `NamedPorts`). What is left (a named
+/// port toward an ipBlock, in egress: the destination pod is not known by its address
+/// alone) is named as an `UnenforcedPolicyPart` and reported: the controller logs it and
+/// counts it in a metric, `weftctl policy check` says so. Where a part is missing the
+/// datapath admits less than the policy, never more.
 struct DatapathGrant: Hashable, Sendable {
     struct PodPeer: Hashable, Sendable {
         var namespaces: CompiledPolicy.NamespaceMatch
@@ -17,6 +19,8 @@ struct DatapathGrant: Hashable, Sendable {
         var port: UInt16
         /// The last port of a range (nil: `port` alone).
         var end: UInt16? = nil
+        /// A named port (then `port` is 0 until resolved at a destination identity).
+        var name: NamedPorts.Key? = nil
     }
 
     var peers: [PodPeer]
@@ -49,7 +53,12 @@ struct DatapathGrant: Hashable, Sendable {
                 case (_, .range(let range)) where range.count == 1: grant.ports.append(Port(proto: proto, port: range.lowerBound))
                 case (_, .range(let range)): grant.ports.append(Port(proto: proto, port: range.lowerBound, end: range.upperBound))
                 case (_, .named(let name)):
-                    unenforced.append(UnenforcedPolicyPart(policy: policy.name, at: "\(key)[\(index)].ports[\(k)]", what: "named port \(name) is not enforced yet: denied"))
+                    guard let transport = TransportProtocol(rawValue: port.proto.rawValue) else { break }
+                    grant.ports.append(Port(proto: proto, port: 0, name: NamedPorts.Key(name: name, proto: transport)))
+                    if direction == .egress && !grant.cidrPeers.isEmpty {
+                        unenforced.append(UnenforcedPolicyPart(policy: policy.name, at: "\(key)[\(index)].ports[\(k)]",
+                                                               what: "named port \(name) toward an ipBlock is not enforced yet: its addresses are denied"))
+                    }
                 case (_, .none): break
                 }
             }

@@ -30,6 +30,7 @@ extension Planner {
                 }
             }
         }
+        if namedPorts.count(pod, identity: identity, 1), refreshNow { refresh.formUnion(namedPortReaders(of: identity)) }
         let entry = PodEntry(node: pod.node, address: IPv4(pod.address)!, identity: identity, spec: pod)
         podsByIdentity[identity, default: []].append(Member(address: entry.address, node: topology.nodes[pod.node]!.index))
         pods[podKey] = entry
@@ -64,6 +65,7 @@ extension Planner {
         let member = Member(address: entry.address, node: topology.nodes[entry.node]!.index)
         if let at = podsByIdentity[identity]?.firstIndex(of: member) { podsByIdentity[identity]!.swapAt(at, podsByIdentity[identity]!.count - 1); podsByIdentity[identity]!.removeLast() }
         var refresh: Set<String> = []
+        if namedPorts.count(entry.spec, identity: identity, -1) { refresh.formUnion(namedPortReaders(of: identity)) }
         let count = localIdentities[entry.node]?[identity] ?? 0
         if count <= 1 {
             localIdentities[entry.node]?[identity] = nil
@@ -85,13 +87,30 @@ extension Planner {
         refresh.forEach { refreshSources($0) }
     }
 
+    /// The nodes whose rules follow what `identity`'s named ports resolve to: those hosting
+    /// it (their ingress rules to it) or a source a named-port policy admits to it, and
+    /// those hosting a pod a policy with a named port isolates for egress (their rules
+    /// toward it, their ipcache).
+    func namedPortReaders(of identity: UInt32) -> Set<String> {
+        var nodes: Set<String> = []
+        if !policy.namedPortPolicies.isEmpty { nodes.formUnion(nodesByIdentity[identity] ?? []) }
+        // the reverse rules toward it (agents before 2026-12) on its sources' nodes
+        for j in policy.selecting(identity) where policy.namedPortPolicies.contains(j) {
+            for source in policy.sources[j] { nodes.formUnion(nodesByIdentity[source] ?? []) }
+        }
+        for j in egress.namedPortPolicies {
+            for sender in egress.selected[j] { nodes.formUnion(nodesByIdentity[sender] ?? []) }
+        }
+        return nodes
+    }
+
     /// Recomputes the source identities `node`'s rules admit, the inverse index, and the
     /// node's digest: members of gained sources in, of lost ones out, rules rehashed.
     mutating func refreshSources(_ node: String) {
         var sources: Set<UInt32> = []
         for identity in (localIdentities[node] ?? [:]).keys {
-            policy.referenced(by: identity, into: &sources)
-            egress.referenced(by: identity, into: &sources)
+            policy.referenced(by: identity, named: namedPorts, into: &sources)
+            egress.referenced(by: identity, named: namedPorts, into: &sources)
         }
         let old = nodeSources[node] ?? []
         touch(node)

@@ -44,6 +44,8 @@ public struct Planner: Sendable {
     var policy: PolicyIndex
     /// The same for egress: which identities each policy isolates for egress and admits as destinations.
     var egress: PolicyIndex
+    /// What each identity's named ports resolve to (their pods' container ports).
+    var namedPorts = NamedPorts()
     /// Node → identities its rules name besides its own (sources, reply targets); and the
     /// inverse. Their pods are in the node's ipcache.
     var nodeSources: [String: Set<UInt32>] = [:]
@@ -111,8 +113,8 @@ public struct Planner: Sendable {
         guard let locals = localIdentities[node], locals.keys.contains(where: policy.isSelected) else { return [] }
         var rules: Set<PolicyRule> = []
         for identity in locals.keys {
-            policy.rules(to: identity, into: &rules)
-            if policy.isSelected(identity) { policy.reverseRules(from: identity, into: &rules) }
+            policy.rules(to: identity, named: namedPorts, into: &rules)
+            if policy.isSelected(identity) { policy.reverseRules(from: identity, named: namedPorts, into: &rules) }
         }
         return rules.sorted { ($0.destination, $0.source, $0.proto, $0.port, $0.portEnd ?? 0) < ($1.destination, $1.source, $1.proto, $1.port, $1.portEnd ?? 0) }
     }
@@ -121,7 +123,7 @@ public struct Planner: Sendable {
     func egressRules(for node: String) -> [PolicyRule] {
         guard let locals = localIdentities[node], locals.keys.contains(where: egress.isSelected) else { return [] }
         var rules: Set<PolicyRule> = []
-        for identity in locals.keys { egress.rules(from: identity, into: &rules) }
+        for identity in locals.keys { egress.rules(from: identity, named: namedPorts, into: &rules) }
         return rules.sorted { ($0.source, $0.destination, $0.proto, $0.port, $0.portEnd ?? 0) < ($1.source, $1.destination, $1.proto, $1.port, $1.portEnd ?? 0) }
     }
 

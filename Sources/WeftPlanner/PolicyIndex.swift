@@ -26,6 +26,9 @@ struct PolicyIndex {
     let unenforced: [UnenforcedPolicyPart]
     /// The ipBlock prefixes of every policy, both directions (one table per spec).
     let cidrs: CIDRIdentities
+    /// The policies with a named port: their rules change when what a name resolves to at
+    /// an identity does.
+    let namedPortPolicies: [Int]
     let namespaceLabels: [String: [String: String]]
     /// Identity → indexes of the policies selecting it / admitting it as a source.
     private(set) var selectedBy: [UInt32: [Int]] = [:]
@@ -56,6 +59,7 @@ struct PolicyIndex {
         }
         self.policies = policies
         self.grants = grants
+        namedPortPolicies = grants.indices.filter { grants[$0].contains { $0.ports.contains { $0.name != nil } } }
         self.unenforced = unenforced
         namespaceLabels = Dictionary(spec.namespaces.map { ($0.name, $0.effectiveLabels) }, uniquingKeysWith: { a, _ in a })
         selected = Array(repeating: [], count: policies.count)
@@ -122,48 +126,70 @@ struct PolicyIndex {
 
     func isSelected(_ identity: UInt32) -> Bool { selectedBy[identity] != nil }
 
-    /// The rules admitting traffic to `identity`.
-    func rules(to identity: UInt32, into rules: inout Set<PolicyRule>) {
+    /// The rules admitting traffic to `identity`; named ports resolve at `identity`.
+    func rules(to identity: UInt32, named: NamedPorts, into rules: inout Set<PolicyRule>) {
         guard let selecting = selectedBy[identity] else {
             rules.insert(PolicyRule(source: PolicyRule.anySource, destination: identity, proto: "any", port: 0))
             return
         }
-        forEachGrant(of: selecting) { grant, peers in
+        forEachGrant(of: selecting) { grant, _, peers in
             for port in grant.ports {
-                for source in peers { rules.insert(PolicyRule(source: source, destination: identity, proto: port.proto, port: port.port, portEnd: port.end)) }
+                guard let port = Self.resolve(port, at: identity, named) else { continue }
+                for source in peers { rules.insert(Self.rule(source, identity, port)) }
             }
         }
     }
 
     /// Egress: the rules letting local `identity` send (the index built for `.egress`).
-    func rules(from identity: UInt32, into rules: inout Set<PolicyRule>) {
+    /// A named port resolves at each destination identity, so it admits pods only: those
+    /// of the grant's peers, or (no `to`) of every identity where the name resolves.
+    func rules(from identity: UInt32, named: NamedPorts, into rules: inout Set<PolicyRule>) {
         guard let selecting = selectedBy[identity] else {
             rules.insert(PolicyRule(source: identity, destination: PolicyRule.anySource, proto: "any", port: 0))
             return
         }
-        forEachGrant(of: selecting) { grant, peers in
+        forEachGrant(of: selecting) { grant, pods, peers in
             for port in grant.ports {
-                for target in peers { rules.insert(PolicyRule(source: identity, destination: target, proto: port.proto, port: port.port, portEnd: port.end)) }
+                guard let key = port.name else {
+                    for target in peers { rules.insert(Self.rule(identity, target, port)) }
+                    continue
+                }
+                for target in grant.fromAnyone ? named.identities(resolving: key) : pods.sorted() {
+                    if let resolved = Self.resolve(port, at: target, named) { rules.insert(Self.rule(identity, target, resolved)) }
+                }
             }
         }
     }
 
-    /// Each grant of the policies `selecting`, with the identities it names: anyone
-    /// (`PolicyRule.anySource`), its pods' identities, its ipBlocks' CIDR identities.
-    private func forEachGrant(of selecting: [Int], _ body: (DatapathGrant, [UInt32]) -> Void) {
+    /// Each grant of the policies `selecting`, with its pods' identities and every identity
+    /// it names: anyone (`PolicyRule.anySource`), its pods', its ipBlocks' CIDR identities.
+    private func forEachGrant(of selecting: [Int], _ body: (DatapathGrant, Set<UInt32>, [UInt32]) -> Void) {
         for j in selecting {
             for (g, grant) in grants[j].enumerated() {
-                body(grant, (grant.fromAnyone ? [PolicyRule.anySource] : []) + grantSources[j][g] + grant.cidrPeers)
+                body(grant, grantSources[j][g], (grant.fromAnyone ? [PolicyRule.anySource] : []) + grantSources[j][g] + grant.cidrPeers)
             }
         }
+    }
+
+    /// The port as the datapath takes it at destination `identity`: a named one resolved
+    /// there, or nil where it does not resolve (it admits nothing there).
+    static func resolve(_ port: DatapathGrant.Port, at identity: UInt32, _ named: NamedPorts) -> DatapathGrant.Port? {
+        guard let key = port.name else { return port }
+        return named.resolve(key, at: identity).map { DatapathGrant.Port(proto: port.proto, port: $0) }
+    }
+
+    static func rule(_ source: UInt32, _ destination: UInt32, _ port: DatapathGrant.Port) -> PolicyRule {
+        PolicyRule(source: source, destination: destination, proto: port.proto, port: port.port, portEnd: port.end)
     }
 
     /// The rules in which `identity` is the source: what the reply check needs.
-    func reverseRules(from identity: UInt32, into rules: inout Set<PolicyRule>) {
+    func reverseRules(from identity: UInt32, named: NamedPorts, into rules: inout Set<PolicyRule>) {
         for j in admittedBy[identity] ?? [] {
             for (g, grant) in grants[j].enumerated() where grantSources[j][g].contains(identity) {
                 for target in selected[j] {
-                    for port in grant.ports { rules.insert(PolicyRule(source: identity, destination: target, proto: port.proto, port: port.port, portEnd: port.end)) }
+                    for port in grant.ports {
+                        if let port = Self.resolve(port, at: target, named) { rules.insert(Self.rule(identity, target, port)) }
+                    }
                 }
             }
         }
@@ -172,8 +198,15 @@ struct PolicyIndex {
     /// The identities a node hosting selected `identity` must resolve (for the ipcache):
     /// its admitted sources (egress: its admitted destinations), and for ingress the targets
     /// it may reach (for the reverse rules).
-    func referenced(by identity: UInt32, into set: inout Set<UInt32>) {
-        for j in selectedBy[identity] ?? [] { set.formUnion(sources[j]) }
+    func referenced(by identity: UInt32, named: NamedPorts, into set: inout Set<UInt32>) {
+        for j in selectedBy[identity] ?? [] {
+            set.formUnion(sources[j])
+            // egress to anyone on a named port: every identity where the name resolves
+            guard direction == .egress else { continue }
+            for grant in grants[j] where grant.fromAnyone {
+                for key in grant.ports.compactMap(\.name) { set.formUnion(named.identities(resolving: key)) }
+            }
+        }
         guard direction == .ingress, selectedBy[identity] != nil else { return }
         for j in admittedBy[identity] ?? [] { set.formUnion(selected[j]) }
     }

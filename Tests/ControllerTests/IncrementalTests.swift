@@ -22,7 +22,7 @@ struct IncrementalTests {
         for i in 0..<30 {
             let node = 1 + g.next(6)
             pods.append(PodSpec(namespace: g.next(4) == 0 ? "prod" : "default", name: "pod-\(i)", node: "node\(node)",
-                                address: "10.244.\(node).\(10 + i)", labels: ["app": labels[g.next(labels.count)]]))
+                                address: "10.244.\(node).\(10 + i)", labels: ["app": labels[g.next(labels.count)]], ports: httpPort(&g)))
         }
         let policies = (0..<3).map { p in
             PolicySpec(name: "p\(p)", selector: ["app": labels[g.next(labels.count)]],
@@ -34,21 +34,37 @@ struct IncrementalTests {
             podSelector: LabelSelector(matchLabels: ["app": labels[g.next(labels.count)]]),
             egress: [NetworkPolicyEgressRule(to: [NetworkPolicyPeer(podSelector: LabelSelector(matchLabels: ["app": labels[g.next(labels.count)]]))],
                                              ports: [NetworkPolicyPort(.tcp, .number(5432))])]))
+        // Named ports: what `http` resolves to follows the pods of each identity, which
+        // disagree at random (8080 or 9090, or none).
+        let namedIn = NetworkPolicy(metadata: ObjectReference(name: "named-in"), spec: NetworkPolicySpec(
+            podSelector: LabelSelector(matchLabels: ["app": labels[g.next(labels.count)]]),
+            ingress: [NetworkPolicyIngressRule(from: [NetworkPolicyPeer(podSelector: LabelSelector(matchLabels: ["app": labels[g.next(labels.count)]]))],
+                                               ports: [NetworkPolicyPort(.tcp, .name("http"))])]))
+        let namedOut = NetworkPolicy(metadata: ObjectReference(name: "named-out"), spec: NetworkPolicySpec(
+            podSelector: LabelSelector(matchLabels: ["app": labels[g.next(labels.count)]]),
+            egress: [NetworkPolicyEgressRule(ports: [NetworkPolicyPort(.tcp, .name("http"))])]))
         return ClusterSpec(cluster: ClusterIdentity(name: "prop", id: "prop"), encryption: EncryptionSettings(enabled: false),
-                           nodes: nodes, pods: pods, policies: policies, networkPolicies: [egress])
+                           nodes: nodes, pods: pods, policies: policies, networkPolicies: [egress, namedIn, namedOut])
     }
 
-    /// One random pod change: add, delete, relabel, or move to another node.
+    static func httpPort(_ g: inout Generator) -> [ContainerPort] {
+        let pick = g.next(3)
+        return pick == 2 ? [] : [ContainerPort(name: "http", containerPort: [8080, 9090][pick])]
+    }
+
+    /// One random pod change: add, delete, relabel, new ports, or move to another node.
     static func mutate(_ spec: inout ClusterSpec, _ g: inout Generator, serial: Int) {
-        switch g.next(4) {
+        switch g.next(5) {
         case 0:
             let node = 1 + g.next(6)
             spec.pods.append(PodSpec(name: "new-\(serial)", node: "node\(node)", address: "10.244.\(node).\(100 + serial % 150)",
-                                     labels: ["app": labels[g.next(labels.count)]]))
+                                     labels: ["app": labels[g.next(labels.count)]], ports: httpPort(&g)))
         case 1 where !spec.pods.isEmpty:
             spec.pods.remove(at: g.next(spec.pods.count))
         case 2 where !spec.pods.isEmpty:
             spec.pods[g.next(spec.pods.count)].labels["app"] = labels[g.next(labels.count)]
+        case 3 where !spec.pods.isEmpty:
+            spec.pods[g.next(spec.pods.count)].ports = httpPort(&g)
         default:
             guard !spec.pods.isEmpty else { return }
             let i = g.next(spec.pods.count), node = 1 + g.next(6)

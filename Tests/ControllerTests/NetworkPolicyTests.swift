@@ -218,7 +218,7 @@ struct NetworkPolicyTests {
             """)
         let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
         let planner = try Planner(spec: spec, credentials: credentials)
-        #expect(planner.unenforcedPolicy.map(\.description) == ["shop/web ingress[0].ports[2]: named port http is not enforced yet: denied"])
+        #expect(planner.unenforcedPolicy.isEmpty)
         let web = try #require(planner.identity(of: spec.pods[0])), labCli = try #require(planner.identity(of: spec.pods[3]))
         let n1 = try #require(planner.desiredState(for: "n1"))
         let rules = Set(n1.policy)
@@ -227,6 +227,7 @@ struct NetworkPolicyTests {
         #expect(toWeb == [
             PolicyRule(source: labCli, destination: web, proto: "tcp", port: 80),
             PolicyRule(source: labCli, destination: web, proto: "tcp", port: 8000, portEnd: 8001),
+            PolicyRule(source: labCli, destination: web, proto: "tcp", port: 8080),  // http, web's own
             PolicyRule(source: PolicyRule.anySource, destination: web, proto: "tcp", port: 443),
             PolicyRule(source: block, destination: web, proto: "any", port: 0),
         ])
@@ -312,5 +313,45 @@ struct NetworkPolicyTests {
         #expect(try Self.check(spec, "shop/api", "shop/web", 2000).allowed)
         #expect(try !Self.check(spec, "shop/api", "shop/web", 999).allowed)
         #expect(try Self.check(spec, "shop/api", "shop/web", .sctp, 9).allowed)
+    }
+
+    @Test("named ports: resolved at each destination identity where all its pods agree; egress to anyone reaches every identity that names it, and its pods enter the ipcache")
+    func namedPortsCompile() throws {
+        var spec = try Self.spec("""
+              - metadata: {name: web-in, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: web}}
+                  ingress: [{from: [{namespaceSelector: {}}], ports: [{port: http}, {port: dns, protocol: UDP}, {port: dns}]}]
+              - metadata: {name: web-out, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: web}}
+                  policyTypes: [Egress]
+                  egress: [{ports: [{port: http}]}]
+            """)
+        spec.pods.append(PodSpec(namespace: "lab", name: "srv", node: "n2", address: "10.2.0.20", labels: ["app": "srv"],
+                                 ports: [ContainerPort(name: "http", containerPort: 8000)]))
+        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
+        var planner = try Planner(spec: spec, credentials: credentials)
+        #expect(planner.unenforcedPolicy.isEmpty)
+        let web = try #require(planner.identity(of: spec.pods[0])), api = try #require(planner.identity(of: spec.pods[1]))
+        let srv = try #require(planner.identity(of: spec.pods[5]))
+        func toWeb() throws -> Set<PolicyRule> { Set(try #require(planner.desiredState(for: "n1")).policy.filter { $0.destination == web }) }
+        // web names http 8080 and dns 53/UDP: dns over TCP resolves to nothing.
+        let cli = Set(spec.pods.compactMap { planner.identity(of: $0) }).sorted()  // every pod: namespaceSelector {}
+        #expect(try toWeb() == Set(cli.flatMap { [PolicyRule(source: $0, destination: web, proto: "tcp", port: 8080),
+                                                  PolicyRule(source: $0, destination: web, proto: "udp", port: 53)] }))
+        let n1 = try #require(planner.desiredState(for: "n1"))
+        #expect(Set(n1.egressPolicy ?? []).isSuperset(of: [PolicyRule(source: web, destination: web, proto: "tcp", port: 8080),
+                                                            PolicyRule(source: web, destination: api, proto: "tcp", port: 9090),
+                                                            PolicyRule(source: web, destination: srv, proto: "tcp", port: 8000)]))
+        #expect(n1.ipcache.contains(IPCacheEntry(cidr: "10.2.0.20/32", identity: srv)), "srv's pod, a destination by name, is resolvable on n1")
+        // A second web pod that gives http another number: the pods disagree, http admits nothing.
+        var twin = spec.pods[0]
+        twin.name = "web-2"; twin.address = "10.1.0.20"; twin.ports = [ContainerPort(name: "http", containerPort: 8081), ContainerPort(name: "dns", containerPort: 53, .udp)]
+        let changed = try planner.apply([.upsert(twin)])
+        #expect(changed.contains("n1"))
+        #expect(try toWeb() == Set(cli.map { PolicyRule(source: $0, destination: web, proto: "udp", port: 53) }))
+        _ = try planner.apply([.delete(namespace: "shop", name: "web-2")])
+        #expect(try toWeb().contains(PolicyRule(source: cli[0], destination: web, proto: "tcp", port: 8080)), "agreement again: 8080 is back")
     }
 }
