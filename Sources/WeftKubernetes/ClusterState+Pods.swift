@@ -3,11 +3,12 @@ import WeftPlanner
 
 /// Pods: which enter the plan, and one watch event as the planner's incremental change.
 extension ClusterState {
-    /// A pod as the planner takes it, or nil (and why, in `excluded`). Not planned:
-    /// hostNetwork pods (the node's own address), pods not scheduled or without an IPv4
-    /// address yet, Succeeded/Failed pods, terminating pods (their address may already be
-    /// another pod's), pods on a node that is not planned, and an address another planned
-    /// pod holds or outside the node's pod CIDR.
+    /// A pod as the planner takes it, or nil (and why, in `excluded`). A scheduled pod
+    /// without an IPv4 address yet is planned with address "" (its node learns its identity
+    /// before weft-cni ADD gives it an address). Not planned: hostNetwork pods (the node's
+    /// own address), pods not scheduled, Succeeded/Failed pods, terminating pods (their
+    /// address may already be another pod's), pods on a node that is not planned, and an
+    /// address another planned pod holds or outside the node's pod CIDR.
     mutating func admit(_ key: ObjectReference, _ pod: PodObject, cidrs: [String: IPv4Prefix]) -> PodSpec? {
         func skip(_ why: String?) -> PodSpec? {
             if let why { excluded[InvolvedObject(.pod, namespace: key.namespace, name: key.name)] = why }
@@ -17,10 +18,12 @@ extension ClusterState {
         guard let node = pod.spec?.nodeName, !node.isEmpty else { return skip(nil) }
         if ["Succeeded", "Failed"].contains(pod.status?.phase ?? "") || pod.metadata.deletionTimestamp != nil { return skip(nil) }
         let addresses = (pod.status?.podIPs ?? []).map(\.ip) + [pod.status?.podIP].compactMap { $0 }
-        guard let text = addresses.first(where: { IPv4($0) != nil }), let address = IPv4(text) else { return skip(nil) }
         guard let cidr = cidrs[node] else { return skip("its node \(node) is not planned") }
-        guard cidr.contains(address), address != cidr.first else { return skip("address \(text) is not a pod address of node \(node) (\(cidr))") }
-        if let owner = owners[address], owner != key { return skip("address \(text) is also pod \(owner)'s") }
+        let text = addresses.first(where: { IPv4($0) != nil }) ?? ""
+        if let address = IPv4(text) {
+            guard cidr.contains(address), address != cidr.first else { return skip("address \(text) is not a pod address of node \(node) (\(cidr))") }
+            if let owner = owners[address], owner != key { return skip("address \(text) is also pod \(owner)'s") }
+        }
         let ports = (pod.spec?.containers ?? []).flatMap { $0.ports ?? [] }.prefix(PolicyLimits.portsPerRule).compactMap { port -> ContainerPort? in
             guard let proto = TransportProtocol(rawValue: port.protocol ?? "TCP"), (1...65_535).contains(port.containerPort) else { return nil }
             return ContainerPort(name: port.name, containerPort: port.containerPort, proto)
@@ -35,12 +38,12 @@ extension ClusterState {
         let key = Self.key(pod.metadata)
         pods[key] = deleted ? nil : pod
         let before = planned[key]
-        if let before { owners[IPv4(before.address)!] = nil }
+        if let before, let address = IPv4(before.address) { owners[address] = nil }
         let cidrs = Dictionary(plannedNodes.map { ($0.name, IPv4Prefix($0.podCIDR)!) }, uniquingKeysWith: { a, _ in a })
         let after = deleted ? nil : admit(key, pod, cidrs: cidrs)
         if deleted { excluded[InvolvedObject(.pod, namespace: key.namespace, name: key.name)] = nil }
         planned[key] = after
-        if let after { owners[IPv4(after.address)!] = key }
+        if let after, let address = IPv4(after.address) { owners[address] = key }
         switch (before, after) {
         case (nil, nil): return []
         case (_, let pod?): return pod == before ? [] : [.upsert(pod)]

@@ -77,7 +77,10 @@ public struct ClusterState: Sendable {
         planned = [:]
         owners = [:]
         for key in pods.keys.sorted(by: { ($0.namespace, $0.name) < ($1.namespace, $1.name) }) {
-            if let pod = admit(key, pods[key]!, cidrs: cidrs) { planned[key] = pod; owners[IPv4(pod.address)!] = key }
+            if let pod = admit(key, pods[key]!, cidrs: cidrs) {
+                planned[key] = pod
+                if let address = IPv4(pod.address) { owners[address] = key }
+            }
         }
         spec.pods = planned.keys.sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }.map { planned[$0]! }
         // What the API server would have refused but the planner does too (two nodes on one

@@ -113,6 +113,8 @@ public struct PodSpec: Codable, Hashable, Sendable {
     public var namespace: String
     public var name: String
     public var node: String
+    /// Its IPv4 address; "" while it has none yet (scheduled, not started): it has an
+    /// identity, and its node enforces that identity's policy, before its first packet.
     public var address: String
     public var labels: [String: String]
     /// Its containers' ports: what named ports in policies resolve against.
@@ -135,7 +137,7 @@ public struct PodSpec: Codable, Hashable, Sendable {
         namespace = try c.decodeIfPresent(String.self, forKey: .namespace) ?? "default"
         name = try c.decode(String.self, forKey: .name)
         node = try c.decode(String.self, forKey: .node)
-        address = try c.decode(String.self, forKey: .address)
+        address = try c.decodeIfPresent(String.self, forKey: .address) ?? ""
         labels = try c.decodeIfPresent([String: String].self, forKey: .labels) ?? [:]
         ports = try c.decodeIfPresent([ContainerPort].self, forKey: .ports) ?? []
     }

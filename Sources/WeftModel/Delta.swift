@@ -17,11 +17,13 @@ public struct DesiredStateDelta: Codable, Hashable, Sendable {
     public var egressPolicy: [PolicyRule]?
     /// The whole CIDR identity table (1.4) when it changed; [] when it went away.
     public var cidrs: [IPCacheEntry]?
+    /// The whole pod identity table (1.4) when it changed (empty: no pod on the node).
+    public var podIdentities: [String: UInt32]?
     public var quarantined: [UInt32]?
 
     public var isEmpty: Bool {
         cluster == nil && node == nil && upsertPeers.isEmpty && removePeers.isEmpty && upsertIPCache.isEmpty
-            && removeIPCache.isEmpty && policy == nil && egressPolicy == nil && cidrs == nil && quarantined == nil
+            && removeIPCache.isEmpty && policy == nil && egressPolicy == nil && cidrs == nil && podIdentities == nil && quarantined == nil
     }
 
     /// An empty delta from `fromRevision` to `revision` (sections are filled in by the caller).
@@ -46,6 +48,7 @@ public struct DesiredStateDelta: Codable, Hashable, Sendable {
         if old.policy != new.policy { policy = new.policy }
         if (old.egressPolicy ?? []) != (new.egressPolicy ?? []) { egressPolicy = new.egressPolicy ?? [] }
         if (old.cidrs ?? []) != (new.cidrs ?? []) { cidrs = new.cidrs ?? [] }
+        if old.podIdentities != new.podIdentities { podIdentities = new.podIdentities ?? [:] }
         if old.quarantined != new.quarantined { quarantined = new.quarantined }
     }
 
@@ -80,6 +83,7 @@ extension DesiredNodeState {
         if let policy = delta.policy { state.policy = policy }
         if let egress = delta.egressPolicy { state.egressPolicy = egress.isEmpty ? nil : egress }
         if let cidrs = delta.cidrs { state.cidrs = cidrs.isEmpty ? nil : cidrs }
+        if let pods = delta.podIdentities { state.podIdentities = pods }
         if let quarantined = delta.quarantined { state.quarantined = quarantined }
         return state
     }

@@ -26,6 +26,12 @@ public struct DesiredNodeState: Codable, Hashable, Sendable {
     /// for any address in the prefix, pod or not, that no longer prefix here holds.
     /// nil or empty: no rule of this node names an ipBlock.
     public var cidrs: [IPCacheEntry]?
+    /// "namespace/name" → identity of every pod the controller places on this node (1.4),
+    /// with or without an address: weft-cni ADD gives a new pod's address its identity in
+    /// the node's maps before the pod can send, as the controller learns the address only
+    /// after the ADD. Empty: no pod is placed here (yet). nil: a controller before 1.4 or a
+    /// hand-written document (ADD then does not wait for an identity).
+    public var podIdentities: [String: UInt32]?
     /// Node indexes whose traffic every filter drops (revoked nodes).
     public var quarantined: [UInt32]
 

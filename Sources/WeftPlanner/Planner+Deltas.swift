@@ -31,6 +31,7 @@ extension Planner {
         var policy: [PolicyRule]
         var egressPolicy: [PolicyRule]
         var cidrs: [IPCacheEntry]
+        var podIdentities: [String: UInt32]?
 
         public init(_ state: DesiredNodeState) {
             revision = state.revision
@@ -40,6 +41,7 @@ extension Planner {
             policy = state.policy
             egressPolicy = state.egressPolicy ?? []
             cidrs = state.cidrs ?? []
+            podIdentities = state.podIdentities
         }
     }
 
@@ -135,6 +137,11 @@ extension Planner {
         if egressRules != sent.egressPolicy {
             delta.egressPolicy = egressRules
             sent.egressPolicy = egressRules
+        }
+        let pods = podsOnNode[node] ?? [:]
+        if pods != sent.podIdentities {
+            delta.podIdentities = pods
+            sent.podIdentities = pods
         }
         let cidrs = cidrs(for: rules, egressRules)
         if cidrs != sent.cidrs {

@@ -9,7 +9,8 @@ extension Planner {
         let identity = allocations.identity(for: key)
         let podKey = PodKey(namespace: pod.namespace, name: pod.name)
         var refresh: Set<String> = []
-        if podsByIdentity[identity]?.isEmpty ?? true {
+        identityPodCounts[identity, default: 0] += 1
+        if identityPodCounts[identity] == 1 {
             // A new identity: it is a source for the policies admitting it, so every node
             // hosting what those policies select admits one more identity.
             identityKeys[identity] = key
@@ -31,17 +32,12 @@ extension Planner {
             }
         }
         if namedPorts.count(pod, identity: identity, 1), refreshNow { refresh.formUnion(namedPortReaders(of: identity)) }
-        let entry = PodEntry(node: pod.node, address: IPv4(pod.address)!, identity: identity, spec: pod)
-        podsByIdentity[identity, default: []].append(Member(address: entry.address, node: topology.nodes[pod.node]!.index))
-        pods[podKey] = entry
-        addresses[entry.address] = podKey
-        // In the ipcache of its own node, and of every node admitting its identity.
+        let address = IPv4(pod.address)
+        pods[podKey] = PodEntry(node: pod.node, address: address, identity: identity, spec: pod)
         touch(pod.node)
-        digests[pod.node, default: NodeDigest()].add(entry.address, identity)
-        for node in nodesBySource[identity] ?? [] where node != pod.node {
-            touch(node)
-            digests[node, default: NodeDigest()].add(entry.address, identity)
-        }
+        podsOnNode[pod.node, default: [:]][podKey.text] = identity
+        digests[pod.node, default: NodeDigest()].add(pod: podKey.text, identity)
+        if let address { addMember(address, identity, podKey: podKey, node: pod.node) }
         let count = localIdentities[pod.node, default: [:]][identity, default: 0]
         localIdentities[pod.node, default: [:]][identity] = count + 1
         if count == 0 {
@@ -52,18 +48,25 @@ extension Planner {
         return refresh
     }
 
+    /// An addressed pod: in the ipcache of its own node, and of every node admitting its identity.
+    private mutating func addMember(_ address: IPv4, _ identity: UInt32, podKey: PodKey, node: String) {
+        podsByIdentity[identity, default: []].append(Member(address: address, node: topology.nodes[node]!.index))
+        addresses[address] = podKey
+        digests[node, default: NodeDigest()].add(address, identity)
+        for other in nodesBySource[identity] ?? [] where other != node {
+            touch(other)
+            digests[other, default: NodeDigest()].add(address, identity)
+        }
+    }
+
     mutating func removePod(_ podKey: PodKey) {
         guard let entry = pods.removeValue(forKey: podKey) else { return }
-        if addresses[entry.address] == podKey { addresses[entry.address] = nil }
         let identity = entry.identity
         touch(entry.node)
-        digests[entry.node]?.remove(entry.address, identity)
-        for node in nodesBySource[identity] ?? [] where node != entry.node {
-            touch(node)
-            digests[node]?.remove(entry.address, identity)
-        }
-        let member = Member(address: entry.address, node: topology.nodes[entry.node]!.index)
-        if let at = podsByIdentity[identity]?.firstIndex(of: member) { podsByIdentity[identity]!.swapAt(at, podsByIdentity[identity]!.count - 1); podsByIdentity[identity]!.removeLast() }
+        podsOnNode[entry.node]?[podKey.text] = nil
+        if podsOnNode[entry.node]?.isEmpty == true { podsOnNode[entry.node] = nil }
+        digests[entry.node]?.remove(pod: podKey.text, identity)
+        if let address = entry.address { removeMember(address, identity, podKey: podKey, node: entry.node) }
         var refresh: Set<String> = []
         if namedPorts.count(entry.spec, identity: identity, -1) { refresh.formUnion(namedPortReaders(of: identity)) }
         let count = localIdentities[entry.node]?[identity] ?? 0
@@ -75,8 +78,10 @@ extension Planner {
         } else {
             localIdentities[entry.node]?[identity] = count - 1
         }
-        if podsByIdentity[identity]?.isEmpty ?? true {
+        identityPodCounts[identity, default: 1] -= 1
+        if identityPodCounts[identity] == 0 {
             // The identity's last pod: it stops being a source anywhere.
+            identityPodCounts[identity] = nil
             podsByIdentity[identity] = nil
             nodesByIdentity[identity] = nil
             refresh.formUnion(nodesBySource[identity] ?? [])
@@ -85,6 +90,17 @@ extension Planner {
             identityKeys[identity] = nil
         }
         refresh.forEach { refreshSources($0) }
+    }
+
+    private mutating func removeMember(_ address: IPv4, _ identity: UInt32, podKey: PodKey, node: String) {
+        if addresses[address] == podKey { addresses[address] = nil }
+        digests[node]?.remove(address, identity)
+        for other in nodesBySource[identity] ?? [] where other != node {
+            touch(other)
+            digests[other]?.remove(address, identity)
+        }
+        let member = Member(address: address, node: topology.nodes[node]!.index)
+        if let at = podsByIdentity[identity]?.firstIndex(of: member) { podsByIdentity[identity]!.swapAt(at, podsByIdentity[identity]!.count - 1); podsByIdentity[identity]!.removeLast() }
     }
 
     /// The nodes whose rules follow what `identity`'s named ports resolve to: those hosting

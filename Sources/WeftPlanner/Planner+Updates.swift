@@ -48,6 +48,10 @@ extension Planner {
         let leaving = Set(changes.map(\.podKey))
         for case .upsert(let pod) in changes {
             let id = "\(pod.namespace)/\(pod.name)"
+            if pod.address.isEmpty {  // scheduled, no address yet
+                if topology.nodes[pod.node] == nil { problems.append("pod \(id): unknown node \"\(pod.node)\"") }
+                continue
+            }
             guard let address = IPv4(pod.address) else { problems.append("pod \(id): address \"\(pod.address)\" is not an IPv4 address"); continue }
             guard let node = topology.nodes[pod.node], let cidr = IPv4Prefix(node.settings.podCIDR) else {
                 problems.append("pod \(id): unknown node \"\(pod.node)\""); continue

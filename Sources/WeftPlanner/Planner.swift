@@ -55,8 +55,17 @@ public struct Planner: Sendable {
     /// While a change is applied: the digests of the nodes it touched, as they were before.
     var touched: [String: NodeDigest] = [:]
 
-    struct PodKey: Hashable { var namespace: String, name: String }
-    struct PodEntry { var node: String, address: IPv4, identity: UInt32, spec: PodSpec }
+    struct PodKey: Hashable {
+        var namespace: String, name: String
+        /// "namespace/name", as `podIdentities` and CNI's K8S_POD_* name a pod.
+        var text: String { "\(namespace)/\(name)" }
+    }
+    /// `address` nil: scheduled, no address yet (an identity on its node, nothing in any ipcache).
+    struct PodEntry { var node: String, address: IPv4?, identity: UInt32, spec: PodSpec }
+    /// Pods per identity, addressed or not: an identity lives while one is left.
+    var identityPodCounts: [UInt32: Int] = [:]
+    /// Node → its pods' identities ("namespace/name"): the desired state's `podIdentities`.
+    var podsOnNode: [String: [String: UInt32]] = [:]
     /// Pod address → pod, for uniqueness checks of single-pod changes.
     var addresses: [IPv4: PodKey] = [:]
 
@@ -105,6 +114,7 @@ public struct Planner: Sendable {
         state.egressPolicy = egressRules.isEmpty ? nil : egressRules
         let cidrs = cidrs(for: state.policy, egressRules)
         state.cidrs = cidrs.isEmpty ? nil : cidrs
+        state.podIdentities = podsOnNode[node] ?? [:]
         state.node.incarnation = credentials[node]?.incarnation
         return state
     }
@@ -156,6 +166,7 @@ public struct Planner: Sendable {
     func recomputedDigest(_ node: String) -> NodeDigest {
         var digest = NodeDigest()
         forEachIPCacheMember(of: node) { digest.add($0, $1) }
+        for (pod, identity) in podsOnNode[node] ?? [:] { digest.add(pod: pod, identity) }
         digest.rules = rulesHash(node)
         return digest
     }

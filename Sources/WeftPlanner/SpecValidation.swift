@@ -79,6 +79,11 @@ extension ClusterSpec {
             let id = "\(pod.namespace)/\(pod.name)"
             if pod.name.isEmpty { problem("\(path).name", "is empty") }
             if !podNames.insert(id).inserted { problem("\(path).name", "pod \(id) appears twice") }
+            if pod.address.isEmpty {  // scheduled, no address yet
+                if nodeCIDRs[pod.node] == nil && !nodeNames.contains(pod.node) { problem("\(path).node", "unknown node \"\(pod.node)\"") }
+                problems += portProblems(pod.ports, at: "\(path).ports")
+                continue
+            }
             guard let ip = IPv4(pod.address) else { problem("\(path).address", "\"\(pod.address)\" is not an IPv4 address"); continue }
             if let other = addresses[ip] { problem("\(path).address", "\(pod.address) is also pod \(other)'s") }
             addresses[ip] = id

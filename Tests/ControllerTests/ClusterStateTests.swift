@@ -53,7 +53,7 @@ struct ClusterStateTests {
         #expect(twice.spec().nodes.map(\.name) == ["a"] && twice.excludedByName["node b"]?.contains("is also node a's") == true)
     }
 
-    @Test("pods: planned with labels and container ports; hostNetwork, unscheduled, IP-less, finished, terminating and misplaced pods are not")
+    @Test("pods: planned with labels and container ports, a scheduled IP-less one without an address; hostNetwork, unscheduled, finished, terminating and misplaced pods are not")
     func pods() throws {
         var state = ClusterState(settings: Self.settings)
         state.replace(nodes: [try Self.node("n1", cidr: "10.1.0.0/24")])
@@ -67,19 +67,22 @@ struct ClusterStateTests {
                              try Self.pod("x", "orphan", node: "n9", ip: "10.1.0.13"),
                              try Self.pod("y", "dup", node: "n1", ip: "10.1.0.10")])
         let spec = state.spec()
-        #expect(spec.pods == [PodSpec(namespace: "x", name: "a", node: "n1", address: "10.1.0.10", labels: ["app": "web"],
-                                      ports: [ContainerPort(name: "http", containerPort: 8080, .tcp), ContainerPort(containerPort: 53, .udp)])])
+        let ports = [ContainerPort(name: "http", containerPort: 8080, .tcp), ContainerPort(containerPort: 53, .udp)]
+        #expect(spec.pods == [PodSpec(namespace: "x", name: "a", node: "n1", address: "10.1.0.10", labels: ["app": "web"], ports: ports),
+                              PodSpec(namespace: "x", name: "noip", node: "n1", address: "", labels: ["app": "web"], ports: ports)])
         #expect(state.excludedByName == ["pod x/outside": "address 10.9.0.5 is not a pod address of node n1 (10.1.0.0/24)",
                                    "pod x/orphan": "its node n9 is not planned", "pod y/dup": "address 10.1.0.10 is also pod x/a's"])
         #expect(spec.problems().isEmpty)
     }
 
-    @Test("a pod event is one incremental change: in when it gets its IP, out when it finishes or is deleted, nothing when nothing planned changed")
+    @Test("a pod event is one incremental change: in when scheduled, again when it gets its IP, out when it finishes or is deleted, nothing when nothing planned changed")
     func podEvents() throws {
         var state = ClusterState(settings: Self.settings)
         state.replace(nodes: [try Self.node("n1", cidr: "10.1.0.0/24")])
         _ = state.spec()
-        #expect(state.set(pod: try Self.pod("x", "a", node: "n1", ip: nil), deleted: false).isEmpty)
+        let scheduled = state.set(pod: try Self.pod("x", "a", node: "n1", ip: nil), deleted: false)
+        #expect(scheduled.count == 1 && { if case .upsert(let pod) = scheduled[0] { pod.address.isEmpty } else { false } }())
+        #expect(state.set(pod: try Self.pod("x", "a", node: nil, ip: nil), deleted: false) == [.delete(namespace: "x", name: "a")], "unscheduled again: out")
         let added = state.set(pod: try Self.pod("x", "a", node: "n1", ip: "10.1.0.10"), deleted: false)
         #expect(added.count == 1 && { if case .upsert(let pod) = added[0] { pod.address == "10.1.0.10" } else { false } }())
         #expect(state.set(pod: try Self.pod("x", "a", node: "n1", ip: "10.1.0.10"), deleted: false).isEmpty, "a status heartbeat changes nothing planned")

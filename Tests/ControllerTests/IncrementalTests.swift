@@ -57,7 +57,9 @@ struct IncrementalTests {
         switch g.next(5) {
         case 0:
             let node = 1 + g.next(6)
-            spec.pods.append(PodSpec(name: "new-\(serial)", node: "node\(node)", address: "10.244.\(node).\(100 + serial % 150)",
+            // a quarter of them scheduled without an address yet
+            let address = g.next(4) == 0 ? "" : "10.244.\(node).\(100 + serial % 150)"
+            spec.pods.append(PodSpec(name: "new-\(serial)", node: "node\(node)", address: address,
                                      labels: ["app": labels[g.next(labels.count)]], ports: httpPort(&g)))
         case 1 where !spec.pods.isEmpty:
             spec.pods.remove(at: g.next(spec.pods.count))
@@ -67,6 +69,10 @@ struct IncrementalTests {
             spec.pods[g.next(spec.pods.count)].ports = httpPort(&g)
         default:
             guard !spec.pods.isEmpty else { return }
+            if let i = spec.pods.firstIndex(where: { $0.address.isEmpty }), g.next(2) == 0 {  // it started: its address
+                spec.pods[i].address = "10.244.\(spec.pods[i].node.dropFirst(4)).\(100 + serial % 150)"
+                return
+            }
             let i = g.next(spec.pods.count), node = 1 + g.next(6)
             spec.pods[i].node = "node\(node)"
             spec.pods[i].address = "10.244.\(node).\(100 + serial % 150)"

@@ -354,4 +354,33 @@ struct NetworkPolicyTests {
         _ = try planner.apply([.delete(namespace: "shop", name: "web-2")])
         #expect(try toWeb().contains(PolicyRule(source: cli[0], destination: web, proto: "tcp", port: 8080)), "agreement again: 8080 is back")
     }
+
+    @Test("a scheduled pod without an address: its node knows its identity and enforces its policy; no ipcache has it until its address comes")
+    func scheduledPod() throws {
+        var spec = try Self.spec("""
+              - metadata: {name: web-in, namespace: shop}
+                spec:
+                  podSelector: {matchLabels: {app: web}}
+                  ingress: [{from: [{podSelector: {matchLabels: {app: cli}}}]}]
+            """)
+        spec.pods.removeAll { $0.name == "web" }
+        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
+        var planner = try Planner(spec: spec, credentials: credentials)
+        #expect(planner.desiredState(for: "n1")?.policy.isEmpty == true, "nothing on n1 is isolated yet")
+        let web = PodSpec(namespace: "shop", name: "web", node: "n1", address: "", labels: ["app": "web", "tier": "front"])
+        #expect(try planner.apply([.upsert(web)]) == ["n1"], "n1 gets the pod; n2 (its sources' node) nothing, no ipcache entry to add")
+        let identity = try #require(planner.identity(of: web))
+        let n1 = try #require(planner.desiredState(for: "n1"))
+        #expect(n1.podIdentities?["shop/web"] == identity && n1.podIdentities?["shop/api"] != nil)
+        #expect(n1.policy.contains { $0.destination == identity }, "n1 enforces web's policy before web has an address")
+        #expect(!n1.ipcache.contains { $0.identity == identity })
+        #expect(planner.desiredState(for: "n2")?.podIdentities?["shop/web"] == nil)
+        var started = web
+        started.address = "10.1.0.10"
+        let before = try #require(planner.desiredState(for: "n1"))
+        _ = try planner.apply([.upsert(started)])
+        let after = try #require(planner.desiredState(for: "n1"))
+        #expect(after.ipcache.contains(IPCacheEntry(cidr: "10.1.0.10/32", identity: identity)) && after.podIdentities == before.podIdentities)
+        #expect(try before.applying(DesiredStateDelta(from: before, to: after)) == after)
+    }
 }
