@@ -17,7 +17,8 @@
 # with egress policy (revision 3), a sends only what its rules allow, and its answers to
 # the node pass as replies; with an ipBlock and a port range (revision 4), c admits UDP
 # 7000-7009 from the node's pod CIDR but not from b (the block's except) nor outside the
-# range; DEL forgets the pod's entry; an agent restart restores a
+# range; a new pod the state's podIdentities names (revision 5) has its identity in
+# weft_ipcache when ADD returns, and one it does not name is refused; DEL forgets the pod's entry; an agent restart restores a
 # removed filter and entry.
 # Needs root. Exit 0 all passed, 1 failure, 4 skipped. PASS/FAIL/SKIP lines.
 set -uo pipefail
@@ -39,7 +40,7 @@ SOCK=$TMP/cni.sock STATE=$TMP/state PIN=$TMP/bpffs/node1
 agent=""
 cleanup() {
   [ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-  for p in a b c; do ip netns del "$(pod $p)" 2>/dev/null; done
+  for p in a b c d e; do ip netns del "$(pod $p)" 2>/dev/null; done
   ip netns del "$N" 2>/dev/null
   ip netns del "$SW" 2>/dev/null
   umount "$TMP/bpffs" 2>/dev/null
@@ -54,7 +55,7 @@ cni_node_desired "$TMP/desired.json"
 PORT=$((20000 + RANDOM % 20000))
 start_agent() {
   "$AGENT" run --desired "$TMP/desired.json" -n "$N" --resync 60 --metrics-port "$PORT" --state-dir "$STATE" \
-    --cni-socket "$SOCK" --bpf .build/bpf --pin-root "$PIN" 2>> "$TMP/agent.log" &
+    --cni-socket "$SOCK" --cni-identity-wait 2 --bpf .build/bpf --pin-root "$PIN" 2>> "$TMP/agent.log" &
   agent=$!
 }
 stop_agent() { kill "$agent"; wait "$agent" 2>/dev/null; agent=""; }
@@ -227,6 +228,51 @@ ip -n "$(pod b)" neigh replace 169.254.1.1 lladdr "$(ip -n "$N" -j link show dev
 [ "$(counter drop_spoofed_source)" -ge $((s0 + 2)) ] && reach_within "$(pod b)" 10.244.1.0 10 \
   && pass "pod-policy: b with another MAC is dropped as spoofed; with its own again it reaches the node" \
   || fail "pod-policy: b's spoofed MAC: drop_spoofed_source $s0 -> $(counter drop_spoofed_source)"
+
+# --- revision 5: a new pod's identity from its first packet ---------------------------------------
+# The controller names the pods placed on the node (podIdentities) before it knows their
+# addresses; ADD puts the new address into weft_ipcache with that identity before it returns.
+# d is identity 500, which c admits on UDP 7100 and which may send anywhere.
+jq -c '.revision = 5 | .podIdentities = {"test/cd": 500} | .policy += [{"source":500,"destination":300,"proto":"udp","port":7100}]
+       | .egressPolicy += [{"source":500,"destination":4294967295,"proto":"any","port":0}]' "$TMP/desired.json" > "$TMP/desired.next" \
+  && mv "$TMP/desired.next" "$TMP/desired.json"
+policy6() { [ "$(bpftool -j map dump pinned "$PIN/weft_policy" | jq length)" = 6 ]; }
+slowwait 30 policy6 || fail "pod-policy: the agent did not load revision 5"
+ipcache_of() { # ADDRESS: its weft_ipcache identity (the value, a host-order __u32), or "none"
+  local key hex
+  # shellcheck disable=SC2086 # split the address on its dots
+  key="20 00 00 00 $(printf '%02x %02x %02x %02x' ${1//./ })"
+  # shellcheck disable=SC2086 # the key is a list of hex bytes
+  hex=$(bpftool -j map lookup pinned "$PIN/weft_ipcache" key hex $key 2>/dev/null | jq -r '.value | map(ltrimstr("0x")) | reverse | join("")' 2>/dev/null)
+  [ -n "$hex" ] && echo $((16#$hex)) || echo none
+}
+ip netns add "$(pod d)" && ip -n "$(pod d)" link set lo up
+out=$(cni_call "$SOCK" "$CNI" ADD cd "$(pod d)")
+ADDR[d]=$(jq -r '.ips[0].address' <<<"$out" 2>/dev/null | cut -d/ -f1)
+at_add=$(ipcache_of "${ADDR[d]}")
+[ "$at_add" = 500 ] && ! jq -e --arg a "${ADDR[d]}/32" '.ipcache | any(.cidr == $a)' "$TMP/desired.json" >/dev/null \
+  && pass "pod-policy: first packet: when ADD of test/cd returned, weft_ipcache held ${ADDR[d]} as identity 500 (podIdentities; the controller's ipcache has no entry yet)" \
+  || fail "pod-policy: first packet: ADD cd: $out; weft_ipcache ${ADDR[d]}: $at_add"
+delivered d 7100 && refused d 7101 \
+  && pass "pod-policy: first packet: d's traffic is judged as identity 500 (c admits it on UDP 7100, not on 7101)" \
+  || fail "pod-policy: first packet: d -> c UDP 7100/7101"
+jq -c '.revision = 6 | .policy += [{"source":500,"destination":300,"proto":"udp","port":7102}]' "$TMP/desired.json" > "$TMP/desired.next" \
+  && mv "$TMP/desired.next" "$TMP/desired.json"
+policy7() { [ "$(bpftool -j map dump pinned "$PIN/weft_policy" | jq length)" = 7 ]; }
+slowwait 30 policy7 && [ "$(ipcache_of "${ADDR[d]}")" = 500 ] \
+  && pass "pod-policy: first packet: a later reconcile (revision 6) keeps d's entry the controller has not sent yet" \
+  || fail "pod-policy: first packet: after revision 6 weft_ipcache ${ADDR[d]} is $(ipcache_of "${ADDR[d]}")"
+ip netns add "$(pod e)"
+out=$(cni_call "$SOCK" "$CNI" ADD ce "$(pod e)")
+jq -e '.msg | test("pod test/ce has no identity in this node.s desired state \\(revision 6\\) yet")' <<<"$out" >/dev/null \
+  && [ -z "$(ip netns exec "$(pod e)" ip -j addr show dev eth0 2>/dev/null | jq -r '.[0].addr_info[]?.local' 2>/dev/null)" ] \
+  && [ "$(ls "$STATE/ipam" | grep -c '^10\.')" = 4 ] \
+  && pass "pod-policy: first packet: ADD of a pod the controller has not named fails after --cni-identity-wait, holding no address and no interface" \
+  || fail "pod-policy: first packet: ADD ce: $out (ipam: $(ls "$STATE/ipam" | tr '\n' ' '))"
+cni_call "$SOCK" "$CNI" DEL cd "$(pod d)" >/dev/null
+[ "$(ipcache_of "${ADDR[d]}")" = none ] \
+  && pass "pod-policy: first packet: DEL of test/cd removed its own weft_ipcache entry" \
+  || fail "pod-policy: first packet: after DEL weft_ipcache ${ADDR[d]} is $(ipcache_of "${ADDR[d]}")"
 
 # --- DEL, restart ------------------------------------------------------------------------------
 cindex=$(ip -n "$N" -j link show dev "${HOST[c]}" | jq -r '.[0].ifindex')

@@ -105,7 +105,7 @@ public struct Reconciler: Sendable {
         applyXfrm(xfrmPlan.deletes, into: &report)
         if let trust {
             // Maps first, then attach: a newly attached filter never sees empty maps.
-            report.writes += try trust.sync(TrustMapContents(state))
+            report.writes += try trust.sync(state)
             let uplink = desired.device.underlayIndex ?? 0
             report.writes += try trust.attach(uplinkIndex: uplink, overlayIndex: device.index, namespace: socket.namespace)
         }

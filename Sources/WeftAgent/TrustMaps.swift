@@ -56,6 +56,13 @@ public struct TrustMapContents: Hashable, Sendable {
     }
 }
 
+extension TrustMapContents {
+    /// A `__u32` in host order (little-endian here), as every map value of Weft's.
+    static func hostOrder(_ v: UInt32) -> [UInt8] { le32(v) }
+    /// `struct weft_lpm_v4` of one address (/32).
+    static func lpmKey(_ address: UInt32) -> [UInt8] { le32(32) + be32(address) }
+}
+
 private func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
 private func be32(_ v: UInt32) -> [UInt8] { le32(v).reversed() }
 private func be16(_ v: UInt16) -> [UInt8] { [UInt8(v >> 8), UInt8(v & 0xff)] }
@@ -67,6 +74,8 @@ public final class TrustFilters: @unchecked Sendable {
     /// Pinned maps an older Weft left with another definition, unpinned and created anew
     /// at load (their contents start over): for the agent's log.
     public let replacedPins: [String]
+    /// Pods weft-cni attached whose address the controller's ipcache may not hold yet.
+    let localPods = LocalPodIdentities()
 
     /// Loads each program's object from `directory`, pinning (or reusing) their maps under
     /// `pinRoot`.
@@ -115,7 +124,8 @@ public final class TrustFilters: @unchecked Sendable {
     }
 
     /// Makes every trust map hold exactly `desired`; returns the number of map writes.
-    public func sync(_ desired: TrustMapContents) throws -> Int {
+    /// (The reconciler calls `sync(_: DesiredNodeState)`, which keeps the local pods.)
+    func sync(_ desired: TrustMapContents) throws -> Int {
         var writes = 0
         try desired.edits(observed: { try maps.map($0).entries() }) { name, edit in
             let map = try maps.map(name)

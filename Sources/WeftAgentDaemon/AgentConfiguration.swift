@@ -63,6 +63,8 @@ public struct AgentConfiguration: Sendable {
     /// under `stateDirectory`/ipam.
     public var cniSocket: String?
     public var ipamDirectory: String { stateDirectory + "/ipam" }
+    /// How long weft-cni ADD waits for the controller to name a new pod's identity.
+    public var cniIdentityWait: Duration = .seconds(10)
     /// Where to install weft-cni and its conflist (with `cniSocket`); nil: not installed.
     public var cniInstall: CNIInstall?
     /// How often the kernel threads look up from a blocking receive for a stop.

@@ -76,7 +76,8 @@ public final class AgentDaemon: Sendable {
             let pool = try PodAddressPool(directory: configuration.ipamDirectory)
             for name in pool.unreadable { logger.warning("CNI: unreadable address record kept taken", metadata: ["file": "\(name)"]) }
             metrics.podAddresses.set(Double(pool.allocations.count))
-            let handler = CNIHandler(pool: pool, desired: desired, namespace: namespace, trust: reconciler.trust, metrics: metrics, logger: logger)
+            let handler = CNIHandler(pool: pool, desired: desired, namespace: namespace, trust: reconciler.trust,
+                                     identityWait: configuration.cniIdentityWait, metrics: metrics, logger: logger)
             do { try handler.syncPodFilters() } catch { logger.error("pod filters not brought in line", metadata: ["error": "\(error)"]) }
             let server: [any Service] = [try CNIServer(path: path, handler: handler)]
             return server + (configuration.cniInstall.map { [CNIInstallService(install: $0, socket: path, desired: desired, logger: logger)] } ?? [])

@@ -15,6 +15,8 @@ struct CNIHandler: Sendable {
     let namespace: String?
     /// The pods' filters to attach to each new veth; nil: none (no `--bpf`).
     let trust: TrustFilters?
+    /// How long ADD waits for the controller to name a new pod's identity (`podIdentities`).
+    var identityWait: Duration = .seconds(10)
     let metrics: AgentMetrics
     let logger: Logger
 
@@ -79,6 +81,10 @@ struct CNIHandler: Sendable {
         }
         let spec = PodInterfaces.Request(attachment: attachment, netns: request.netns!, address: address,
                                          mtu: request.config.mtu ?? node.mtu, routes: request.config.routes)
+        do { try admit(request, address: address) } catch {
+            if !held { _ = try? pool.release(attachment) }
+            throw error
+        }
         do {
             // The filters on the bare veth: the pod sends and receives nothing they did not see.
             let attached = try PodInterfaces.attach(spec, nodeNamespace: namespace) { attached in
@@ -92,9 +98,35 @@ struct CNIHandler: Sendable {
                              routes: spec.routes).json(version: request.config.cniVersion)
         } catch {
             try? PodInterfaces.detach(attachment, nodeNamespace: namespace)
+            if case .v4(let v4) = address { try? trust?.forgetPodIdentity(v4) }
             if !held { _ = try? pool.release(attachment) }
             throw CNIError(error.namespaceMissing ? CNIError.unknownContainer : CNIError.datapathFailure,
                            "cannot attach \(attachment)", details: error.description)
+        }
+    }
+
+    /// Its identity into the maps before the pod exists: policy holds from its first packet.
+    private func admit(_ request: CNIRequest, address: IPAddress) throws(CNIError) {
+        guard let trust, case .v4(let v4) = address, let pod = request.podName, let identity = try identity(of: pod) else { return }
+        do { try trust.admitPod(v4, pod: pod, identity: identity) } catch {
+            throw CNIError(CNIError.datapathFailure, "cannot give \(address) pod \(pod)'s identity \(identity)", details: "\(error)")
+        }
+    }
+
+    /// The identity the node's desired state names for `pod`, waiting up to `identityWait`
+    /// for a state that names it (the controller learns of a pod when it is scheduled, ADD
+    /// may come first). nil: the controller sends no `podIdentities` (before 1.4, or a
+    /// file): the pod is identity 0 until its ipcache entry comes, as before.
+    func identity(of pod: String) throws(CNIError) -> UInt32? {
+        let deadline = ContinuousClock.now + identityWait
+        while true {
+            guard let state = desired.current, let table = state.podIdentities else { return nil }
+            if let identity = table[pod] { return identity }
+            guard ContinuousClock.now < deadline else {
+                throw CNIError(CNIError.tryAgainLater, "pod \(pod) has no identity in this node's desired state (revision \(state.revision)) yet",
+                               details: "the controller names a pod's identity once it sees the pod scheduled here; the runtime retries the ADD")
+            }
+            Thread.sleep(forTimeInterval: 0.05)
         }
     }
 
@@ -105,6 +137,7 @@ struct CNIHandler: Sendable {
             let index = try PodInterfaces.hostIndex(of: attachment, nodeNamespace: namespace)
             try PodInterfaces.detach(attachment, nodeNamespace: namespace)
             if let index { try trust?.forgetPod(hostIndex: index) }
+            if case .v4(let v4)? = pool.address(of: attachment) { try trust?.forgetPodIdentity(v4) }
         } catch {
             throw CNIError(CNIError.datapathFailure, "cannot remove \(attachment)'s interface", details: "\(error)")
         }

@@ -44,6 +44,9 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("cni-socket"), help: ArgumentHelp("Serve weft-cni on this Unix socket (the DaemonSet uses /run/weft/cni.sock); pod addresses are recorded under --state-dir/ipam.", valueName: "PATH"))
     var cniSocket: String?
 
+    @Option(name: .customLong("cni-identity-wait"), help: ArgumentHelp("How long a weft-cni ADD waits for the controller to name the new pod's identity before it fails (the runtime retries).", valueName: "SECONDS"))
+    var cniIdentityWait: Double = 10
+
     @Option(name: .customLong("cni-conf-dir"), help: ArgumentHelp("With --cni-socket: install weft-cni's conflist here once the agent serves (the node's /etc/cni/net.d); removed on shutdown.", valueName: "DIR"))
     var cniConfDirectory: String?
 
@@ -58,6 +61,7 @@ struct Run: AsyncParsableCommand {
 
     func validate() throws {
         guard resync > 0, resync < 86_400 else { throw ValidationError("--resync takes seconds > 0 (and under a day)") }
+        guard cniIdentityWait >= 0, cniIdentityWait <= 600 else { throw ValidationError("--cni-identity-wait takes 0 to 600 seconds") }
         guard metricsPort > 0 else { throw ValidationError("--metrics-port takes 1-65535") }
         if let cniSocket, !cniSocket.hasPrefix("/") || cniSocket.utf8.count >= 108 {
             throw ValidationError("--cni-socket takes an absolute path shorter than 108 bytes")
@@ -114,6 +118,7 @@ struct Run: AsyncParsableCommand {
         configuration.resync = .milliseconds(Int64(resync * 1000))
         configuration.metricsPort = metricsPort
         configuration.cniSocket = cniSocket
+        configuration.cniIdentityWait = .milliseconds(Int64(cniIdentityWait * 1000))
         configuration.cniInstall = try cniInstall()
         unblockStopSignals()
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
