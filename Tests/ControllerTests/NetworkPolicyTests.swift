@@ -31,6 +31,12 @@ struct NetworkPolicyTests {
         try ClusterFile.parse(header + "networkPolicies:\n" + policies, name: "np.yaml")
     }
 
+    /// A plan of `spec` with both nodes joined (so both have a desired state).
+    static func planner(_ spec: ClusterSpec) throws -> Planner {
+        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
+        return try Planner(spec: spec, credentials: credentials)
+    }
+
     static func check(_ spec: ClusterSpec, _ from: String, _ to: String, _ port: UInt16) throws -> PolicyVerdict {
         try check(spec, from, to, .tcp, port)
     }
@@ -216,8 +222,7 @@ struct NetworkPolicyTests {
                     - from: [{ipBlock: {cidr: 198.51.100.0/24}}]
                   egress: [{}]
             """)
-        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
-        let planner = try Planner(spec: spec, credentials: credentials)
+        let planner = try Self.planner(spec)
         #expect(planner.unenforcedPolicy.isEmpty)
         let web = try #require(planner.identity(of: spec.pods[0])), labCli = try #require(planner.identity(of: spec.pods[3]))
         let n1 = try #require(planner.desiredState(for: "n1"))
@@ -255,8 +260,7 @@ struct NetworkPolicyTests {
                       ports: [{port: 53, protocol: UDP}]
                     - to: [{ipBlock: {cidr: 203.0.113.0/24}}]
             """)
-        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
-        let planner = try Planner(spec: spec, credentials: credentials)
+        let planner = try Self.planner(spec)
         let web = try #require(planner.identity(of: spec.pods[0])), api = try #require(planner.identity(of: spec.pods[1]))
         let labCli = try #require(planner.identity(of: spec.pods[3]))
         let n1 = try #require(planner.desiredState(for: "n1"))
@@ -295,8 +299,7 @@ struct NetworkPolicyTests {
         let block = try #require(IPv4Prefix("10.0.0.0/8")), except = try #require(IPv4Prefix("10.2.0.0/16"))
         #expect(table.admitted(by: block, except: [except]) == [ids[0]], "the except and the /29 inside it stay out")
         #expect(table.admitted(by: block, except: []) == ids, "without the except every prefix inside is in")
-        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
-        let planner = try Planner(spec: spec, credentials: credentials)
+        let planner = try Self.planner(spec)
         #expect(planner.unenforcedPolicy.isEmpty, "ranges of any width and SCTP are enforced")
         let web = try #require(planner.identity(of: spec.pods[0]))
         let n1 = try #require(planner.desiredState(for: "n1"))
@@ -330,8 +333,7 @@ struct NetworkPolicyTests {
             """)
         spec.pods.append(PodSpec(namespace: "lab", name: "srv", node: "n2", address: "10.2.0.20", labels: ["app": "srv"],
                                  ports: [ContainerPort(name: "http", containerPort: 8000)]))
-        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
-        var planner = try Planner(spec: spec, credentials: credentials)
+        var planner = try Self.planner(spec)
         #expect(planner.unenforcedPolicy.isEmpty)
         let web = try #require(planner.identity(of: spec.pods[0])), api = try #require(planner.identity(of: spec.pods[1]))
         let srv = try #require(planner.identity(of: spec.pods[5]))
@@ -364,8 +366,7 @@ struct NetworkPolicyTests {
                   ingress: [{from: [{podSelector: {matchLabels: {app: cli}}}]}]
             """)
         spec.pods.removeAll { $0.name == "web" }
-        let credentials = Dictionary(uniqueKeysWithValues: ["n1", "n2"].map { ($0, NodeCredentials(keyAgreementPublicKey: "k-\($0)", incarnation: "i")) })
-        var planner = try Planner(spec: spec, credentials: credentials)
+        var planner = try Self.planner(spec)
         #expect(planner.desiredState(for: "n1")?.policy.isEmpty == true, "nothing on n1 is isolated yet")
         let web = PodSpec(namespace: "shop", name: "web", node: "n1", address: "", labels: ["app": "web", "tier": "front"])
         #expect(try planner.apply([.upsert(web)]) == ["n1"], "n1 gets the pod; n2 (its sources' node) nothing, no ipcache entry to add")
