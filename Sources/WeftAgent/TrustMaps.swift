@@ -11,7 +11,7 @@ public struct TrustMapContents: Hashable, Sendable {
     static let enforcePolicy: UInt32 = 1 << 0, allowReplies: UInt32 = 1 << 1, enforceEgress: UInt32 = 1 << 2
     static let mustEncrypt: UInt32 = 1 << 0, quarantinedFlag: UInt32 = 1 << 1
     /// `WEFT_IDENTITY_HOST`: the node's own addresses, which the pods' filters always admit.
-    public static let hostIdentity: UInt32 = 0xffff_fffe
+    public static let hostIdentity = PolicyRule.hostIdentity
     public static let names = ["weft_config", "weft_peers", "weft_vtep_macs", "weft_pod_cidrs", "weft_ipcache", "weft_cidrs", "weft_quarantine",
                                "weft_policy", "weft_egress"]
 

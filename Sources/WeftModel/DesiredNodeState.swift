@@ -208,6 +208,13 @@ public struct PolicyRule: Codable, Hashable, Sendable {
     /// pod that no policy selects, on a node where policy is enforced. In `egressPolicy`
     /// the same value as `destination` means "any receiver".
     public static let anySource = UInt32.max
+    /// `WEFT_IDENTITY_HOST`: the node's own addresses in its maps; never a pod's identity.
+    public static let hostIdentity = UInt32.max - 1
+    /// The rule a node carries in a direction it enforces: from the node to the node, which
+    /// no filter ever judges, so it admits nothing. It makes "enforced, nothing allowed" (a
+    /// default-deny policy selecting every local pod) a non-empty list, which every agent
+    /// (an empty list meaning "not enforced" since 1.0) enforces.
+    public static let enforced = PolicyRule(source: hostIdentity, destination: hostIdentity, proto: "any")
     /// The protocol words a rule can carry ("any": every protocol, and then no port).
     public static let protocols = ["tcp", "udp", "sctp", "icmp", "any"]
 

@@ -121,7 +121,7 @@ public struct Planner: Sendable {
 
     func rules(for node: String) -> [PolicyRule] {
         guard let locals = localIdentities[node], locals.keys.contains(where: policy.isSelected) else { return [] }
-        var rules: Set<PolicyRule> = []
+        var rules: Set<PolicyRule> = [.enforced]
         for identity in locals.keys {
             policy.rules(to: identity, named: namedPorts, into: &rules)
             if policy.isSelected(identity) { policy.reverseRules(from: identity, named: namedPorts, into: &rules) }
@@ -132,7 +132,7 @@ public struct Planner: Sendable {
     /// What `node`'s pods may send: empty (not enforced) unless one of them is isolated for egress.
     func egressRules(for node: String) -> [PolicyRule] {
         guard let locals = localIdentities[node], locals.keys.contains(where: egress.isSelected) else { return [] }
-        var rules: Set<PolicyRule> = []
+        var rules: Set<PolicyRule> = [.enforced]
         for identity in locals.keys { egress.rules(from: identity, named: namedPorts, into: &rules) }
         return rules.sorted { ($0.source, $0.destination, $0.proto, $0.port, $0.portEnd ?? 0) < ($1.source, $1.destination, $1.proto, $1.port, $1.portEnd ?? 0) }
     }

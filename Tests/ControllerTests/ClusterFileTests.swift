@@ -21,7 +21,7 @@ struct ClusterFileTests {
             let state = try #require(planner.desiredState(for: node))
             #expect(state.validate().isEmpty && state.node.mtu == 1413)
         }
-        #expect(planner.desiredState(for: "node1")?.policy.count == 1)
+        #expect(planner.desiredState(for: "node1")?.policy.count == 2, "one rule and the enforcement marker")
     }
 
     @Test("defaults: omitted sections and fields take documented values")

@@ -1,4 +1,5 @@
 import Testing
+import WeftAgent
 import WeftController
 import WeftModel
 @testable import WeftPlanner
@@ -245,6 +246,7 @@ struct NetworkPolicyTests {
         #expect(planner.desiredState(for: "n1")?.egressPolicy == [
             PolicyRule(source: web, destination: PolicyRule.anySource, proto: "any", port: 0),
             PolicyRule(source: api, destination: PolicyRule.anySource, proto: "any", port: 0),
+            .enforced,  // the node enforces egress (a marker no filter meets)
         ].sorted { $0.source < $1.source })
     }
 
@@ -268,6 +270,7 @@ struct NetworkPolicyTests {
             PolicyRule(source: web, destination: labCli, proto: "udp", port: 53),
             PolicyRule(source: web, destination: CIDRIdentities.first, proto: "any", port: 0),
             PolicyRule(source: api, destination: PolicyRule.anySource, proto: "any", port: 0),
+            .enforced,
         ])
         #expect(n1.cidrs == [IPCacheEntry(cidr: "203.0.113.0/24", identity: CIDRIdentities.first)])
         #expect(n1.ipcache.contains(IPCacheEntry(cidr: "10.2.0.11/32", identity: labCli)), "the destination's pods are in n1's ipcache")
@@ -383,5 +386,18 @@ struct NetworkPolicyTests {
         let after = try #require(planner.desiredState(for: "n1"))
         #expect(after.ipcache.contains(IPCacheEntry(cidr: "10.1.0.10/32", identity: identity)) && after.podIdentities == before.podIdentities)
         #expect(try before.applying(DesiredStateDelta(from: before, to: after)) == after)
+    }
+
+    @Test("default deny with every local pod selected: the node still enforces (the marker rule), though no rule admits anything")
+    func defaultDenyEverywhere() throws {
+        var spec = try Self.spec("""
+              - metadata: {name: deny-all, namespace: shop}
+                spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+            """)
+        spec.pods.removeAll { $0.namespace != "shop" || $0.node != "n1" }
+        let n1 = try #require(try Self.planner(spec).desiredState(for: "n1"))
+        #expect(n1.policy == [.enforced] && n1.egressPolicy == [.enforced])
+        let maps = try TrustMapContents(n1).maps
+        #expect(maps["weft_config"]?.values.first?.suffix(4) == [7, 0, 0, 0], "ENFORCE_POLICY, ALLOW_REPLIES, ENFORCE_EGRESS")
     }
 }

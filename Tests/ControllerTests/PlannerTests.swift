@@ -54,7 +54,7 @@ struct PlannerTests {
         let client = try #require(planner.identity(of: smallSpec().pods[2]))
         let node1 = try #require(planner.desiredState(for: "node1"))
         #expect(Set(node1.policy) == [PolicyRule(source: client, destination: web, proto: "tcp", port: 80),
-                                      PolicyRule(source: PolicyRule.anySource, destination: db, proto: "any", port: 0)])
+                                      PolicyRule(source: PolicyRule.anySource, destination: db, proto: "any", port: 0), .enforced])
         #expect(node1.ipcache.map(\.cidr) == ["10.244.1.10/32", "10.244.1.11/32", "10.244.2.10/32", "10.244.2.11/32"])
         // node2 hosts no selected pod: no enforcement, its own pods only.
         let node2 = try #require(planner.desiredState(for: "node2"))
@@ -76,7 +76,7 @@ struct PlannerTests {
         let node2 = try #require(planner.desiredState(for: "node2"))
         #expect(Set(node2.policy) == [PolicyRule(source: admin, destination: client, proto: "any", port: 0),
                                       PolicyRule(source: client, destination: web, proto: "tcp", port: 80),
-                                      PolicyRule(source: client, destination: webProd, proto: "tcp", port: 80)])
+                                      PolicyRule(source: client, destination: webProd, proto: "tcp", port: 80), .enforced])
         #expect(node2.ipcache.map(\.cidr) == ["10.244.1.10/32", "10.244.2.10/32", "10.244.2.11/32", "10.244.3.11/32", "10.244.3.12/32"])
     }
 
