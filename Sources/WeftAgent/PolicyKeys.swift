@@ -38,6 +38,36 @@ enum PolicyKeys {
         }
     }
 
+    /// What the programs look up: one port, prefix 96.
+    static func lookupKey(source: UInt32, destination: UInt32, proto: UInt8, port: UInt16) -> [UInt8] {
+        le32(96) + le32(source) + le32(destination) + [proto, 0, UInt8(port >> 8), UInt8(port & 0xff)]
+    }
+
+    /// Does `entry` (a stored key) cover the full-length `key`: the same bits up to its prefix?
+    static func covers(_ entry: [UInt8], _ key: [UInt8]) -> Bool {
+        let bits = Int(u32le(entry, 0))
+        guard entry.count == 16, key.count == 16 else { return false }
+        for bit in 0..<bits where (entry[4 + bit / 8] ^ key[4 + bit / 8]) & (0x80 >> UInt8(bit % 8)) != 0 { return false }
+        return true
+    }
+
+    /// A stored key as a rule reads: "257 -> 300 tcp/8000-8001", "anyone -> 300 any".
+    static func describe(_ entry: [UInt8]) -> String {
+        let bits = u32le(entry, 0), source = u32le(entry, 4), destination = u32le(entry, 8)
+        func who(_ identity: UInt32) -> String { identity == PolicyRule.anySource ? "anyone" : "\(identity)" }
+        let proto = protocolNumbers.first { $0.value == entry[12] }?.key ?? "proto \(entry[12])"
+        let port = UInt32(entry[14]) << 8 | UInt32(entry[15])
+        let what: String
+        switch bits {
+        case ..<prefixProto: what = "any"
+        case prefixProto: what = "\(proto) (any port)"
+        default:
+            let last = port + (1 << (96 - bits)) - 1
+            what = last == port ? "\(proto)/\(port)" : "\(proto)/\(port)-\(last)"
+        }
+        return "\(who(source)) -> \(who(destination)) \(what)"
+    }
+
     /// Every key of `rules`, refused whole when the map could not hold them.
     static func entries(_ rules: [PolicyRule], map: String) throws -> [[UInt8]: [UInt8]] {
         var entries: [[UInt8]: [UInt8]] = [:]
