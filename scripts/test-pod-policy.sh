@@ -137,6 +137,14 @@ reach_within "$(pod c)" "${ADDR[b]}" 10 \
 reach_within "$N" "${ADDR[c]}" 10 \
   && pass "pod-policy: the node itself reaches isolated c (its addresses are WEFT_IDENTITY_HOST in weft_ipcache)" \
   || fail "pod-policy: node -> c was dropped"
+# weftctl trace reads the same maps and says who decides: a -> c by the 100 -> 300 ICMP
+# entry, b -> c dropped on c's veth (what the counters above saw).
+trace_ac=$("$WEFTCTL" -j trace --from "${ADDR[a]}" --to "${ADDR[c]}" --port icmp --pin-root "$PIN" 2>&1)
+trace_bc=$("$WEFTCTL" trace --from "${ADDR[b]}" --to "${ADDR[c]}" --port icmp --pin-root "$PIN" 2>&1)
+jq -e '.verdict == "allow" and (.steps | map(.reason)) == ["pass_pod_out", "pass_pod_in"] and .steps[1].why == "100 -> 300 icmp (any port)"' <<<"$trace_ac" >/dev/null \
+  && [ "$(head -1 <<<"$trace_bc")" = deny ] && grep -q "weft_pod_in (tc egress, the receiver's veth): drop_policy: no weft_policy entry for 200 or anyone -> 300" <<<"$trace_bc" \
+  && pass "pod-policy: weftctl trace from the maps: a -> c allowed by entry 100 -> 300 icmp, b -> c dropped by c's weft_pod_in" \
+  || fail "pod-policy: weftctl trace: $trace_ac / $trace_bc"
 
 # --- revision 3: egress; a may send only ICMP to c --------------------------------------------
 egress='{"source":100,"destination":300,"proto":"icmp","port":0},{"source":200,"destination":4294967295,"proto":"any","port":0},{"source":300,"destination":4294967295,"proto":"any","port":0}'

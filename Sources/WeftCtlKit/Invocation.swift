@@ -23,6 +23,7 @@ public struct Invocation: Equatable, Sendable {
                weftctl [-j] audit verify FILE --ca CA.crt
                weftctl [-j] { status | revoke NODE | rotate } [--admin-socket PATH]
                weftctl [-j] policy check --from NS/POD --to NS/POD|IP --port PROTO/PORT [--admin-socket PATH]
+               weftctl [-j] trace --from IP --to IP --port PROTO/PORT [--pin-root DIR]...
         OBJECT := { link | addr | fdb | neigh | route | nexthop | xfrm state | xfrm policy }
         OPTIONS := { -n NETNS | -j | -d | -4 | -6 | --show-keys | -h }
           -n NETNS     run in network namespace NETNS (as ip -n)

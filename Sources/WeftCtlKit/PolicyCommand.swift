@@ -12,17 +12,12 @@ extension WeftCtl {
         guard let from = try rest.value(after: "--from"), let to = try rest.value(after: "--to") else {
             throw Invocation.UsageError(description: "policy check needs --from NS/POD and --to NS/POD|IP")
         }
-        let portText = try rest.value(after: "--port") ?? "tcp/80"
-        let parts = portText.split(separator: "/").map(String.init)
-        let icmp = parts.count == 1 && parts[0].lowercased() == "icmp"
-        guard icmp || (parts.count == 2 && UInt16(parts[1]) != nil) else {
-            throw Invocation.UsageError(description: "--port \"\(portText)\" is not PROTO/PORT (tcp/80, udp/53, sctp/9000) or icmp")
-        }
+        let (proto, port) = try Self.parsePort(try rest.value(after: "--port") ?? "tcp/80")
         var request = Weft_V1_CheckPolicyRequest()
         request.from = from
         request.to = to
-        request.protocol = parts[0].uppercased()
-        request.port = icmp ? 0 : UInt32(parts[1])!
+        request.protocol = proto.uppercased()
+        request.port = UInt32(port)
         let sent = request
         let answer = try callAdmin(socket: try rest.value(after: "--admin-socket")) { try await $0.checkPolicy(sent) }
         if invocation.json { write(Self.json(answer).rendered()) } else { Self.text(answer).forEach(write) }

@@ -60,6 +60,7 @@ public struct WeftCtl {
         case "revoke": try revokeCommand()
         case "rotate": try rotateCommand()
         case "policy": try policyCommand()
+        case "trace": try traceCommand()
         default: throw Invocation.UsageError(description: "unknown object \"\(invocation.object)\"; try \"weftctl -h\"")
         }
     }
