@@ -5,7 +5,7 @@
  * layouts, flag bits, verdict reasons.
  * bpf/README.md documents the same layouts byte by byte; keep the two in step.
  *
- * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all twelve
+ * Every map is declared here with LIBBPF_PIN_BY_NAME, so every object declares all thirteen
  * maps: whichever object is loaded first creates and pins them, the others find the
  * pins (same name, type, key/value size, max_entries, flags) and reuses them. One set of
  * maps per bpffs pin directory, i.e. per node.
@@ -162,6 +162,14 @@ struct weft_counter {
 	__u64 bytes;   /* skb->len at tc ingress (from the Ethernet header on) */
 };
 
+/* ---- weft_pod_counters: HASH, key __u32 ifindex of a pod veth's node end ---------------
+ * The same counters per pod: the agent creates each entry (zeroed) with the pod's
+ * weft_endpoints entry and deletes it with the pod; the pods' programs only add to it,
+ * atomically (one entry is shared by every CPU). */
+struct weft_pod_counters {
+	struct weft_counter reason[WEFT_COUNTER_SLOTS];
+};
+
 #define WEFT_MARK_NODE_MASK 0xffffu /* node index in the low 16 bits of the SA output-mark */
 
 /* The loader relies on these sizes; fail the build, not the map reuse, if they change. */
@@ -174,6 +182,7 @@ _Static_assert(sizeof(struct weft_counter) == 16, "weft_counter layout");
 _Static_assert(sizeof(struct weft_ct_key) == 16, "weft_ct_key layout");
 _Static_assert(sizeof(struct weft_ct_entry) == 16, "weft_ct_entry layout");
 _Static_assert(sizeof(struct weft_endpoint) == 12, "weft_endpoint layout");
+_Static_assert(sizeof(struct weft_pod_counters) == 16 * WEFT_COUNTER_SLOTS, "weft_pod_counters layout");
 
 #ifdef __bpf__
 
@@ -277,6 +286,15 @@ struct {
 } weft_conntrack SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct weft_pod_counters);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_pod_counters SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, WEFT_COUNTER_SLOTS);
 	__type(key, __u32);
@@ -311,6 +329,20 @@ static __always_inline int weft_verdict(struct __sk_buff *skb, __u32 reason)
 	default:
 		return TC_ACT_SHOT;
 	}
+}
+
+/* weft_verdict for the pods' programs: counted for the pod too (skb->ifindex is its veth's
+ * node end at tc ingress and at tc egress alike). */
+static __always_inline int weft_pod_verdict(struct __sk_buff *skb, __u32 reason)
+{
+	__u32 ifindex = skb->ifindex;
+	struct weft_pod_counters *pod = bpf_map_lookup_elem(&weft_pod_counters, &ifindex);
+
+	if (pod && reason < WEFT_COUNTER_SLOTS) {
+		__sync_fetch_and_add(&pod->reason[reason].packets, 1);
+		__sync_fetch_and_add(&pod->reason[reason].bytes, skb->len);
+	}
+	return weft_verdict(skb, reason);
 }
 
 static __always_inline struct weft_config *weft_get_config(void)

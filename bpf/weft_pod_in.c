@@ -2,7 +2,8 @@
 /*
  * weft_pod_in: tc (clsact) egress on the node end of a pod's veth, i.e. every frame about
  * to reach the pod, from pods on this node and, after weft0's filter, from other nodes
- * alike: the pod's ingress policy. Every frame is counted.
+ * alike: the pod's ingress policy. Every frame is counted, in
+ * weft_counters and in the pod's own weft_pod_counters entry.
  *
  *  1. Ethernet header unreadable                          -> drop, WEFT_DROP_MALFORMED
  *  2. not IPv4 (ARP, IPv6: not judged)                     -> pass, WEFT_PASS_POD_IN
@@ -45,18 +46,18 @@ int weft_pod_in(struct __sk_buff *skb)
 	int admitted;
 
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
-		return weft_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
 	if (eth.h_proto != bpf_htons(ETH_P_IP))
-		return weft_verdict(skb, WEFT_PASS_POD_IN);
+		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.version != 4 || ip.ihl < 5)
-		return weft_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
 	if (!(flags & (WEFT_CFG_ENFORCE_POLICY | WEFT_CFG_ENFORCE_EGRESS)))
-		return weft_verdict(skb, WEFT_PASS_POD_IN);
+		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
 	switch (weft_flow_parse(skb, &ip, &flow)) {
 	case WEFT_PARSE_FRAGMENT:
-		return weft_verdict(skb, WEFT_PASS_POD_IN);
+		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
 	case WEFT_PARSE_MALFORMED:
-		return weft_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
 	}
 
 	if (!(flags & WEFT_CFG_ENFORCE_POLICY)) {
@@ -69,11 +70,11 @@ int weft_pod_in(struct __sk_buff *skb)
 	if (admitted) {
 		if ((flags & WEFT_CFG_ENFORCE_EGRESS) && flow.tracked)
 			weft_ct_track(&flow);
-		return weft_verdict(skb, WEFT_PASS_POD_IN);
+		return weft_pod_verdict(skb, WEFT_PASS_POD_IN);
 	}
 	if ((flags & WEFT_CFG_ALLOW_REPLIES) && flow.tracked && weft_ct_is_reply(&flow))
-		return weft_verdict(skb, WEFT_PASS_REPLY);
-	return weft_verdict(skb, WEFT_DROP_POLICY);
+		return weft_pod_verdict(skb, WEFT_PASS_REPLY);
+	return weft_pod_verdict(skb, WEFT_DROP_POLICY);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

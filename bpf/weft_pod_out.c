@@ -2,7 +2,8 @@
 /*
  * weft_pod_out: tc (clsact) ingress on the node end of a pod's veth, i.e. every frame the
  * pod sends. The pod may send only as itself; what it starts is tracked so that its
- * replies come back in (weft_pod_in.c, weft_overlay.c). Every frame is counted.
+ * replies come back in (weft_pod_in.c, weft_overlay.c). Every frame is counted, in
+ * weft_counters and in the pod's own weft_pod_counters entry.
  *
  *  1. Ethernet header unreadable                            -> drop, WEFT_DROP_MALFORMED
  *  2. no weft_endpoints[ifindex] (not a pod Weft attached)  -> drop, WEFT_DROP_SPOOFED_SOURCE
@@ -49,39 +50,39 @@ int weft_pod_out(struct __sk_buff *skb)
 	int parsed;
 
 	if (bpf_skb_load_bytes(skb, 0, &eth, sizeof(eth)) < 0)
-		return weft_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
 	ep = bpf_map_lookup_elem(&weft_endpoints, &ifindex);
 	if (!ep)
-		return weft_verdict(skb, WEFT_DROP_SPOOFED_SOURCE);
+		return weft_pod_verdict(skb, WEFT_DROP_SPOOFED_SOURCE);
 	if ((ep->flags & WEFT_ENDPOINT_CHECK_MAC) && __builtin_memcmp(eth.h_source, ep->mac, ETH_ALEN) != 0)
-		return weft_verdict(skb, WEFT_DROP_SPOOFED_SOURCE);
+		return weft_pod_verdict(skb, WEFT_DROP_SPOOFED_SOURCE);
 
 	if (eth.h_proto == bpf_htons(ETH_P_ARP)) {
 		if (bpf_skb_load_bytes(skb, ETH_HLEN + WEFT_ARP_SENDER_IP, &sender, 4) < 0)
-			return weft_verdict(skb, WEFT_DROP_MALFORMED);
-		return weft_verdict(skb, sender == ep->addr_be ? WEFT_PASS_POD_OUT : WEFT_DROP_SPOOFED_SOURCE);
+			return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_pod_verdict(skb, sender == ep->addr_be ? WEFT_PASS_POD_OUT : WEFT_DROP_SPOOFED_SOURCE);
 	}
 	if (eth.h_proto != bpf_htons(ETH_P_IP))
-		return weft_verdict(skb, WEFT_DROP_UNSUPPORTED);
+		return weft_pod_verdict(skb, WEFT_DROP_UNSUPPORTED);
 	if (bpf_skb_load_bytes(skb, ETH_HLEN, &ip, sizeof(ip)) < 0 || ip.version != 4 || ip.ihl < 5)
-		return weft_verdict(skb, WEFT_DROP_MALFORMED);
+		return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
 	if (ip.saddr != ep->addr_be)
-		return weft_verdict(skb, WEFT_DROP_SPOOFED_SOURCE);
+		return weft_pod_verdict(skb, WEFT_DROP_SPOOFED_SOURCE);
 
 	parsed = weft_flow_parse(skb, &ip, &flow);
 	if (flags & WEFT_CFG_ENFORCE_EGRESS) {
 		if (parsed == WEFT_PARSE_FRAGMENT)
-			return weft_verdict(skb, WEFT_PASS_POD_OUT);
+			return weft_pod_verdict(skb, WEFT_PASS_POD_OUT);
 		if (parsed == WEFT_PARSE_MALFORMED)
-			return weft_verdict(skb, WEFT_DROP_MALFORMED);
+			return weft_pod_verdict(skb, WEFT_DROP_MALFORMED);
 		if (flow.tracked && weft_ct_is_reply(&flow))
-			return weft_verdict(skb, WEFT_PASS_REPLY);
+			return weft_pod_verdict(skb, WEFT_PASS_REPLY);
 		if (!weft_egress_allows(weft_identity(ip.saddr), ip.daddr, weft_identity(ip.daddr), ip.protocol, flow.policy_port_be))
-			return weft_verdict(skb, WEFT_DROP_POLICY_EGRESS);
+			return weft_pod_verdict(skb, WEFT_DROP_POLICY_EGRESS);
 	}
 	if (parsed == WEFT_PARSE_OK && flow.tracked)
 		weft_ct_track(&flow);
-	return weft_verdict(skb, WEFT_PASS_POD_OUT);
+	return weft_pod_verdict(skb, WEFT_PASS_POD_OUT);
 }
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -145,6 +145,14 @@ jq -e '.verdict == "allow" and (.steps | map(.reason)) == ["pass_pod_out", "pass
   && [ "$(head -1 <<<"$trace_bc")" = deny ] && grep -q "weft_pod_in (tc egress, the receiver's veth): drop_policy: no weft_policy entry for 200 or anyone -> 300" <<<"$trace_bc" \
   && pass "pod-policy: weftctl trace from the maps: a -> c allowed by entry 100 -> 300 icmp, b -> c dropped by c's weft_pod_in" \
   || fail "pod-policy: weftctl trace: $trace_ac / $trace_bc"
+# the same drops per pod: c's own counters hold b's dropped pings, b's its sent ones
+pods=$("$WEFTCTL" -n "$N" -j bpf pin-root "$PIN" 2>&1)
+jq -e --arg b "${HOST[b]}" --arg c "${HOST[c]}" '(.pods | length) == 3
+    and (.pods[] | select(.dev == $c) | .counters.drop_policy.packets) >= 1
+    and (.pods[] | select(.dev == $b) | .counters.pass_pod_out.packets) >= 1
+    and (.pods[] | select(.dev == $b) | .counters.drop_policy.packets) == 0' <<<"$pods" >/dev/null \
+  && pass "pod-policy: weft_pod_counters: weftctl bpf shows c's own drop_policy and b's pass_pod_out (per pod veth, from the kernel)" \
+  || fail "pod-policy: per-pod counters: $(jq -c .pods <<<"$pods" 2>/dev/null || echo "$pods")"
 
 # --- revision 3: egress; a may send only ICMP to c --------------------------------------------
 egress='{"source":100,"destination":300,"proto":"icmp","port":0},{"source":200,"destination":4294967295,"proto":"any","port":0},{"source":300,"destination":4294967295,"proto":"any","port":0}'

@@ -157,6 +157,6 @@ public final class TrustFilters: @unchecked Sendable {
     }
 }
 
-private func u64(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
+func u64(_ bytes: [UInt8], _ offset: Int) -> UInt64 {
     (0..<8).reduce(UInt64(0)) { $0 | UInt64(bytes[offset + $1]) << (8 * UInt64($1)) }
 }
