@@ -128,14 +128,18 @@ slowwait 30 nodes_are "node-late node-x node-y node-z" \
   && pass "kubernetes: node-late is planned as soon as it has a pod CIDR" || fail "kubernetes: node-late not planned: $(planned_nodes)"
 
 # 2. Watch events.
+# whose pod an address is, in the controller's plan ("" for none)
+owner_of() { "$BIN/weftctl" -j policy check --from x/a --to "$1" --port tcp/80 --admin-socket "$ADMIN" 2>/dev/null | jq -r '.ingress.pod // ""'; }
+owned_by() { [ "$(owner_of "$1")" = "$2" ]; }
 pod_json x late node-x | kc create -f - > /dev/null
-sleep 1
-if unknown x/late; then
-  pod_ip x late 10.10.9.10
-  slowwait 30 known x/late && pass "kubernetes: a pod enters the plan when its IP appears (status patch)" || fail "kubernetes: x/late never planned"
+if slowwait 30 known x/late && owned_by 10.10.9.10 ""; then
+  pass "kubernetes: a scheduled pod enters the plan before it has an IP (its node learns its identity for weft-cni ADD), without an address"
 else
-  fail "kubernetes: x/late planned before it had an IP"
+  fail "kubernetes: x/late before its IP: $(known x/late && echo planned || echo 'not planned'), 10.10.9.10 is $(owner_of 10.10.9.10)'s"
 fi
+pod_ip x late 10.10.9.10
+slowwait 30 owned_by 10.10.9.10 x/late && pass "kubernetes: its address enters the plan when the IP appears (status patch)" \
+  || fail "kubernetes: 10.10.9.10 never became x/late's: $(owner_of 10.10.9.10)"
 kc delete pod -n x late --grace-period=0 --force > /dev/null 2>&1
 slowwait 30 unknown x/late && pass "kubernetes: a deleted pod leaves the plan" || fail "kubernetes: x/late still planned after its deletion"
 
