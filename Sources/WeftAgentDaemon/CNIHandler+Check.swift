@@ -36,6 +36,7 @@ extension CNIHandler {
         for attachment in pool.allocations.keys where !valid.contains(attachment) {
             do {
                 try PodInterfaces.detach(attachment, nodeNamespace: namespace)
+                if case .v4(let v4)? = pool.address(of: attachment) { try trust?.forgetPodIdentity(v4) }
                 try pool.release(attachment)
                 logger.info("CNI GC released an attachment", metadata: ["attachment": "\(attachment)"])
             } catch { failures.append("\(attachment): \(error)") }
