@@ -5,7 +5,9 @@ import WeftModel
 /// A new pod's identity from its first packet: weft-cni ADD hands out the address, so the
 /// controller learns it (from the API) only after the ADD returns. Until its ipcache has
 /// the address, the agent keeps the pod's own entry in `weft_ipcache`, with the identity
-/// the desired state's `podIdentities` names for the pod. Kept in memory: an agent
+/// the desired state's `podIdentities` names for the pod; once the controller's ipcache has
+/// the address, its entry takes precedence (a relabelled pod's new identity). Forgotten at
+/// DEL, a failed ADD and GC. Kept in memory: an agent
 /// restarted inside that window leaves the pod at identity 0 (its policy denies more, never
 /// less) until the controller's entry arrives.
 final class LocalPodIdentities: Sendable {

@@ -4,9 +4,10 @@ import WeftModel
 /// go: the datapath's side of the compiled policies (`DatapathGrant`). Rules for a node
 /// follow from its local identities: a selected identity D admits (S, D, proto, port) for
 /// every source S of every grant of every policy selecting D (or (ANY, D, ...) for a grant
-/// from anyone); an identity no policy selects admits everything
+/// from anyone; S a CIDR identity for an ipBlock, `CIDRIdentities`; a named port resolved
+/// at D, `NamedPorts`); an identity no policy selects admits everything
 /// (`PolicyRule.anySource`), but only on a node that has a selected identity at all
-/// (elsewhere enforcement is off).
+/// (elsewhere enforcement is off; where it is on, the planner adds `PolicyRule.enforced`).
 ///
 /// Agents before 2026-12 judged a reply by its reversed tuple, so a node also gets the
 /// rules in which its selected identities are the *source*: (D, T, proto, port) for every
