@@ -73,6 +73,12 @@ if slowwait 60 running a && slowwait 60 running b; then
   [[ $A == "${cidr1%.0/24}".* && $B == "${cidr2%.0/24}".* ]] && slowwait 20 reaches a "$B" && slowwait 20 reaches b "$A" \
     && pass "lab: pod a ($A, node1) and pod b ($B, node2) got addresses from their nodes' pod CIDRs and reach each other over weft0" \
     || fail "lab: a=$A ($cidr1) b=$B ($cidr2): no reach"
+  # weft-cni ADD put each pod's identity into its node's weft_ipcache before the pod ran
+  # (the controller named it in podIdentities once the pod was scheduled, before its IP)
+  first_packet() { grep "pod identity in weft_ipcache before its first packet" "$LAB/n$1-weft-agent.log" | grep "address=$2 " | grep -q "pod=default/$3"; }
+  first_packet 1 "$A" a && first_packet 2 "$B" b \
+    && pass "lab: weft-cni ADD gave pod a and pod b their identities in their nodes' weft_ipcache before they ran (podIdentities, from the scheduled pod)" \
+    || fail "lab: no identity written at ADD for a ($A) / b ($B): $(grep -h "first packet\|CNI ADD" "$LAB"/n[12]-weft-agent.log | tail -4)"
 else
   fail "lab: pods not Running: $(kc get pods -o wide 2>&1 | tail -2)"
 fi

@@ -111,6 +111,7 @@ struct CNIHandler: Sendable {
         do { try trust.admitPod(v4, pod: pod, identity: identity) } catch {
             throw CNIError(CNIError.datapathFailure, "cannot give \(address) pod \(pod)'s identity \(identity)", details: "\(error)")
         }
+        logger.info("pod identity in weft_ipcache before its first packet", metadata: ["pod": "\(pod)", "address": "\(address)", "identity": "\(identity)"])
     }
 
     /// The identity the node's desired state names for `pod`, waiting up to `identityWait`
