@@ -6,9 +6,10 @@
 //     patches, and SPARE pods without IPs (the latency probe's), 32 requests in flight.
 //   weft-bench-controller k8s-sync KUBECONFIG NODES PODS SPARE
 //     a ControlPlane fed by KubernetesSource in this process: the time from start until the
-//     first snapshot with every node and pod is planned, this process's RSS, then for each
-//     spare pod the time from sending its status patch (its IP appears) until the plane has
-//     applied that pod's change and computed the affected nodes' deltas. One JSON line.
+//     first snapshot with every node and pod is planned (the spare ones too, scheduled
+//     without an address), this process's RSS, then for each spare pod the time from
+//     sending its status patch (its IP appears) until the plane has applied that pod's
+//     change (its address) and computed the affected nodes' deltas. One JSON line.
 import Foundation
 import Logging
 import WeftController
@@ -129,7 +130,8 @@ func kubernetesSync(kubeconfig: String, nodes: Int, pods: Int, spare: Int) async
             let now = ContinuousClock.now
             if case .snapshot(let spec, _) = event { logger.info("snapshot", metadata: ["nodes": "\(spec.nodes.count)", "pods": "\(spec.pods.count)"]) }
             switch event {
-            case .snapshot(let spec, _) where first && spec.nodes.count == nodes && spec.pods.count == pods:
+            // the spare pods too: scheduled, they are planned before they have an IP
+            case .snapshot(let spec, _) where first && spec.nodes.count == nodes && spec.pods.count == pods + spare:
                 first = false
                 syncedAt.yield(now - start)
             case .pods(let changes, _):
