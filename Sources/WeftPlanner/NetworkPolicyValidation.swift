@@ -81,7 +81,8 @@ extension NetworkPolicyPort {
             if endPort != nil { problems.append(SpecProblem(path: "\(path).endPort", message: "needs a numeric port")) }
         case .number(let first):
             if !(1...65_535).contains(first) { problems.append(SpecProblem(path: "\(path).port", message: "\(first) is not in 1-65535")) }
-            if let last = endPort, !(first...65_535).contains(last) {
+            // (no `first...65_535`: a port above 65535 would trap building the range)
+            if let last = endPort, !(first <= last && last <= 65_535) {
                 problems.append(SpecProblem(path: "\(path).endPort", message: "\(last) is not in \(first)-65535 (it must not be below port)"))
             }
         case .name(let name):

@@ -200,7 +200,8 @@ struct NetworkPolicyTests {
         let bad = NetworkPolicySpec(podSelector: LabelSelector(matchLabels: ["app": "web"]), ingress: [
             NetworkPolicyIngressRule(from: [NetworkPolicyPeer(ipBlock: IPBlock(cidr: "not-a-cidr", except: ["nor/this"]))]),
             NetworkPolicyIngressRule(ports: [NetworkPolicyPort(.tcp, .number(70_000)), NetworkPolicyPort(.tcp, .number(90), endPort: 80),
-                                             NetworkPolicyPort(.tcp, .number(-1))]),
+                                             NetworkPolicyPort(.tcp, .number(-1)),
+                                             NetworkPolicyPort(.udp, .number(66_654), endPort: 60)]),  // the fuzzer's: it trapped
         ])
         spec.networkPolicies = [NetworkPolicy(metadata: ObjectReference(namespace: "shop", name: "bad"), spec: bad)]
         #expect(!spec.problems().isEmpty)
