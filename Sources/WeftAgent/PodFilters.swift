@@ -45,7 +45,7 @@ extension TrustFilters {
     public static func podCounters(in map: BPFMap) throws -> [Int32: [(reason: String, packets: UInt64, bytes: UInt64)]] {
         var pods: [Int32: [(reason: String, packets: UInt64, bytes: UInt64)]] = [:]
         for (key, value) in try map.entries() where key.count == 4 {
-            let index = Int32(bitPattern: key.enumerated().reduce(0) { $0 | UInt32($1.element) << (8 * UInt32($1.offset)) })
+            let index = Int32(bitPattern: u32le(key, 0))
             pods[index] = reasons.enumerated().map { slot, reason in (reason, u64(value, slot * 16), u64(value, slot * 16 + 8)) }
         }
         return pods

@@ -6,7 +6,7 @@ import WeftModel
 /// cover it exactly (at most 30 for any 16-bit range), so a rule of any width costs a
 /// handful of entries, not one per port.
 enum PolicyKeys {
-    static let prefixAny: UInt32 = 64, prefixProto: UInt32 = 80
+    static let prefixAny: UInt32 = 64, prefixProto: UInt32 = 80, prefixFull: UInt32 = 96
     /// IPPROTO_* of the rule's protocol word (`PolicyRule.protocols`).
     static let protocolNumbers: [String: UInt8] = ["any": 0, "icmp": 1, "tcp": 6, "udp": 17, "sctp": 132]
     /// The maps' max_entries (bpf/weft_maps.h).
@@ -40,7 +40,7 @@ enum PolicyKeys {
 
     /// What the programs look up: one port, prefix 96.
     static func lookupKey(source: UInt32, destination: UInt32, proto: UInt8, port: UInt16) -> [UInt8] {
-        le32(96) + le32(source) + le32(destination) + [proto, 0, UInt8(port >> 8), UInt8(port & 0xff)]
+        le32(prefixFull) + le32(source) + le32(destination) + [proto, 0, UInt8(port >> 8), UInt8(port & 0xff)]
     }
 
     /// Does `entry` (a stored key) cover the full-length `key`: the same bits up to its prefix?
@@ -62,7 +62,7 @@ enum PolicyKeys {
         case ..<prefixProto: what = "any"
         case prefixProto: what = "\(proto) (any port)"
         default:
-            let last = port + (1 << (96 - bits)) - 1
+            let last = port + (1 << (prefixFull - bits)) - 1
             what = last == port ? "\(proto)/\(port)" : "\(proto)/\(port)-\(last)"
         }
         return "\(who(source)) -> \(who(destination)) \(what)"
@@ -78,5 +78,5 @@ enum PolicyKeys {
         return entries
     }
 
-    private static func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * UInt32($0))) } }
+    private static func le32(_ v: UInt32) -> [UInt8] { TrustMapContents.hostOrder(v) }
 }
